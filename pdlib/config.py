@@ -1,0 +1,108 @@
+"""Profiles and typed notebook parameters.
+
+The `parameters` cell of each notebook is the configuration: typed globals with a short comment each,
+whose defaults are the offline `smoke` profile. `params/<profile>.yaml` overrides them per profile:
+
+    common:          # offered to every notebook that declares the key
+      seed: 0
+    01_retrieve:     # only for that notebook; every key must be declared there
+      k_train: 100
+
+Papermill only *warns* about a parameter the notebook does not declare; `resolve()` makes it an
+error, and checks each value against the declared type.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from . import PdlibError, paths
+
+PROFILES = ("smoke", "small", "paper")
+NOTEBOOKS = ("01_retrieve", "02_pointwise", "03_pairwise", "04_distill", "05_eval_beir", "06_domain_adapt")
+
+_TYPES = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,),
+          "list": (list,), "dict": (dict,)}
+
+
+def notebook_path(notebook: str) -> Path:
+    name = match_notebook(notebook)
+    return paths.notebooks_dir() / f"{name}.ipynb"
+
+
+def match_notebook(selector: str) -> str:
+    """'03', '03_pairwise' or '03_pairwise.ipynb' -> '03_pairwise'."""
+    sel = Path(selector).stem
+    hits = [nb for nb in NOTEBOOKS if nb == sel or nb.split("_")[0] == sel]
+    if len(hits) != 1:
+        raise PdlibError(f"unknown notebook {selector!r}: choose one of {', '.join(NOTEBOOKS)} (or its number, e.g. 03)")
+    return hits[0]
+
+
+def load_profile(profile: str) -> dict[str, dict[str, Any]]:
+    """Read params/<profile>.yaml -> {'common': {...}, '01_retrieve': {...}, ...}."""
+    if profile not in PROFILES:
+        raise PdlibError(f"unknown profile {profile!r}: choose one of {', '.join(PROFILES)}")
+    path = paths.params_dir() / f"{profile}.yaml"
+    raw = yaml.safe_load(path.read_text()) or {}
+    bad = sorted(set(raw) - {"common", *NOTEBOOKS})
+    if bad:
+        raise PdlibError(f"{path}: unknown section(s) {bad}; sections are 'common' and {list(NOTEBOOKS)}")
+    return {sec: dict(raw.get(sec) or {}) for sec in ("common", *NOTEBOOKS)}
+
+
+def declared_parameters(notebook: str) -> dict[str, dict[str, Any]]:
+    """The notebook's parameters cell as papermill reads it: name -> {inferred_type_name, default, help}."""
+    import papermill
+
+    return papermill.inspect_notebook(str(notebook_path(notebook)))
+
+
+def _check_type(notebook: str, name: str, value: Any, type_name: str) -> None:
+    base = type_name.split("[")[0].strip().lower()
+    allowed = _TYPES.get(base)
+    if allowed is None:
+        return  # a type we do not check (e.g. Optional[...]): papermill passes it through
+    ok = isinstance(value, allowed) and not (base in ("int", "float") and isinstance(value, bool))
+    if not ok:
+        raise PdlibError(f"{notebook}: parameter {name!r} must be {type_name}, got {value!r} "
+                         f"({type(value).__name__}); fix it in params/*.yaml or on the command line")
+
+
+def resolve(notebook: str, profile: str = "smoke", overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Parameters papermill should inject into `notebook` for `profile`, validated.
+
+    Raises PdlibError for a key the notebook does not declare (in its section or in `overrides`),
+    for a `common` key no notebook declares, and for a value of the wrong type.
+    """
+    notebook = match_notebook(notebook)
+    prof = load_profile(profile)
+    declared = declared_parameters(notebook)
+    if "profile" not in declared:
+        raise PdlibError(f"{notebook}: its parameters cell must declare `profile: str`")
+    common = prof["common"]
+    orphan = [k for k in common if not any(k in declared_parameters(nb) for nb in NOTEBOOKS)]
+    if orphan:
+        raise PdlibError(f"params/{profile}.yaml: common key(s) {orphan} are declared by no notebook")
+    params = {k: v for k, v in common.items() if k in declared}
+    for source, values in ((f"params/{profile}.yaml [{notebook}]", prof[notebook]), ("overrides", overrides or {})):
+        unknown = sorted(set(values) - set(declared))
+        if unknown:
+            raise PdlibError(f"{source}: unknown parameter(s) {unknown} for {notebook}; "
+                             f"it declares {sorted(declared)}")
+        params.update(values)
+    params["profile"] = profile
+    for name, value in params.items():
+        _check_type(notebook, name, value, declared[name]["inferred_type_name"])
+    return params
+
+
+def param_hash(params: dict[str, Any], keys: list[str] | None = None, length: int = 12) -> str:
+    """Stable hash of the parameters that affect a result (all of them unless `keys` is given)."""
+    chosen = {k: params[k] for k in sorted(keys)} if keys is not None else dict(sorted(params.items()))
+    blob = json.dumps(chosen, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:length]

