@@ -106,3 +106,29 @@ def cached_frame(k: Key, name: str, compute: Callable[[], pd.DataFrame], root: P
     write_frame(target, frame)
     write_json(target.with_suffix(".meta.json"), {"key": k.__dict__, **(meta or {})})
     return frame
+
+
+# --- stage hand-over: what a notebook made, for the notebooks after it --------------------------------
+def _stage_file(profile: str, name: str, root: Path | None = None) -> Path:
+    return (root or paths.data_dir()) / "stages" / profile / f"{name}.json"
+
+
+def publish(profile: str, name: str, target: Path, k: Key, root: Path | None = None) -> None:
+    """Record that artifact `name` of `profile` is `target` (made under key `k`)."""
+    base = root or paths.data_dir()
+    write_json(_stage_file(profile, name, root), {"path": str(Path(target).relative_to(base)), "key": k.__dict__})
+
+
+def lookup(profile: str, name: str, made_by: str, root: Path | None = None) -> tuple[Path, Key]:
+    """(path, key) of an artifact an earlier notebook published; a clear error if it has not run yet."""
+    from . import PdlibError
+
+    stage = _stage_file(profile, name, root)
+    if not stage.exists():
+        raise PdlibError(f"no {name!r} for profile {profile!r} yet: run {made_by} first "
+                         f"(./run_all.sh --profile {profile} --only {made_by[:2]})")
+    rec = read_json(stage)
+    target = (root or paths.data_dir()) / rec["path"]
+    if not target.exists():
+        raise PdlibError(f"{target} is gone (cache cleared?): run {made_by} again")
+    return target, Key(**rec["key"])

@@ -57,9 +57,20 @@ def load_profile(profile: str) -> dict[str, dict[str, Any]]:
 
 def declared_parameters(notebook: str) -> dict[str, dict[str, Any]]:
     """The notebook's parameters cell as papermill reads it: name -> {inferred_type_name, default, help}."""
+    import nbformat
     import papermill
 
-    return papermill.inspect_notebook(str(notebook_path(notebook)))
+    path = notebook_path(notebook)
+    declared = papermill.inspect_notebook(str(path))
+    cell = next((c for c in nbformat.read(path, as_version=4).cells
+                 if "parameters" in c.get("metadata", {}).get("tags", [])), None)
+    if cell is None:
+        raise PdlibError(f"{path.name} has no cell tagged 'parameters'")
+    lines = [ln for ln in cell.source.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    if len(lines) != len(declared):  # papermill silently skips a line it cannot parse
+        raise PdlibError(f"{path.name}: papermill parsed {len(declared)} of {len(lines)} parameter lines; write "
+                         f"each as `name: type = value  # comment` (no '=' inside the comment)")
+    return declared
 
 
 def _check_type(notebook: str, name: str, value: Any, type_name: str) -> None:
@@ -106,3 +117,15 @@ def param_hash(params: dict[str, Any], keys: list[str] | None = None, length: in
     chosen = {k: params[k] for k in sorted(keys)} if keys is not None else dict(sorted(params.items()))
     blob = json.dumps(chosen, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()[:length]
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (every notebook calls this after its parameters cell)."""
+    import random
+
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)

@@ -103,10 +103,21 @@ def register_local(dataset_id: str, docs_tsv: Path, queries_tsv: Path | None, qr
     return dataset_id
 
 
+def canonical_id(dataset_id: str) -> str:
+    """The ir_datasets id behind a name: `synthetic/<preset>/<split>` becomes the registered
+    `pdlib-synthetic/<preset>-<digest>/<split>` (generated on first use); other ids pass through."""
+    if dataset_id.startswith("synthetic/"):
+        from .synthetic import registered_id
+
+        return registered_id(dataset_id)
+    return dataset_id
+
+
 def _irds(dataset_id: str):
     setup_ir_datasets()
     import ir_datasets
 
+    dataset_id = canonical_id(dataset_id)
     if dataset_id.startswith("pdlib-synthetic/") and dataset_id not in ir_datasets.registry:
         raise PdlibError(f"{dataset_id} is not registered in this process: call "
                          f"pdlib.synthetic.make_synthetic(...) first (01_retrieve does)")

@@ -84,7 +84,10 @@ def grade(query: tuple[int, str, str], doc_topic: int, doc_words: list[str]) -> 
 
 
 def generate(spec: SyntheticSpec) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
-    """Build (docs, queries by split, qrels by split) from the spec; same spec, same tables."""
+    """Build (docs, queries by split, qrels by split) from the spec; same spec, same tables.
+
+    docs: docno, text, topic; queries: qid, text, topic (the topic is the generator's knowledge, not written
+    to the ir_datasets files); qrels: qid, docno, relevance."""
     rng = np.random.default_rng(spec.seed)
     taken = {w.lower() for w in PROMPT_WORDS}
     topics = [_pseudo_words(rng, spec.words_per_topic, taken) for _ in range(spec.n_topics)]
@@ -120,7 +123,8 @@ def generate(spec: SyntheticSpec) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]
                                  fillers, spec.doc_filler_words)))
     order = rng.permutation(len(docs))  # planted documents must not sit next to their query's index
     docs = [docs[i] for i in order]
-    doc_df = pd.DataFrame({"docno": [f"d{i}" for i in range(len(docs))], "text": [d[1] for d in docs]})
+    doc_df = pd.DataFrame({"docno": [f"d{i}" for i in range(len(docs))], "text": [d[1] for d in docs],
+                           "topic": [d[0] for d in docs]})
     doc_topic = np.array([d[0] for d in docs])
     doc_words = [d[1].split() for d in docs]
 
@@ -129,7 +133,7 @@ def generate(spec: SyntheticSpec) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]
     for split, rows in query_rows.items():
         qids = [f"{split[:2]}{start + i}" for i in range(len(rows))]
         start += len(rows)
-        queries[split] = pd.DataFrame({"qid": qids, "text": [r[3] for r in rows]})
+        queries[split] = pd.DataFrame({"qid": qids, "text": [r[3] for r in rows], "topic": [r[0] for r in rows]})
         rel = []
         for qid, (t, a, o, _) in zip(qids, rows):
             for j in np.flatnonzero(doc_topic == t):
@@ -153,9 +157,9 @@ def make_synthetic(spec: SyntheticSpec | None = None, root: Path | None = None) 
         docs, queries, qrels = generate(spec)
         with atomic_path(folder) as tmp:
             tmp.mkdir()
-            docs.to_csv(tmp / "docs.tsv", sep="\t", header=False, index=False)
+            docs[["docno", "text"]].to_csv(tmp / "docs.tsv", sep="\t", header=False, index=False)
             for split in queries:
-                queries[split].to_csv(tmp / f"queries-{split}.tsv", sep="\t", header=False, index=False)
+                queries[split][["qid", "text"]].to_csv(tmp / f"queries-{split}.tsv", sep="\t", header=False, index=False)
                 q = qrels[split].assign(iteration="0")[["qid", "iteration", "docno", "relevance"]]
                 q.to_csv(tmp / f"qrels-{split}.txt", sep=" ", header=False, index=False)
             (tmp / "done.json").write_text(json.dumps(asdict(spec), indent=1))
@@ -164,3 +168,21 @@ def make_synthetic(spec: SyntheticSpec | None = None, root: Path | None = None) 
         ids[split] = register_local(f"pdlib-synthetic/{spec.name}-{spec.digest}/{split}", folder / "docs.tsv",
                                     folder / f"queries-{split}.tsv", folder / f"qrels-{split}.txt")
     return ids
+
+
+PRESETS = {
+    "smoke": SyntheticSpec(),                                  # the smoke profile's MS MARCO stand-in
+    "smoke-target": SyntheticSpec(name="smoke-target", seed=1, n_train=120, n_dev=20, n_test=40),  # a new domain
+    "tiny": SyntheticSpec(name="tiny", n_topics=4, n_train=20, n_dev=8, n_test=8, background_per_topic=5),
+}
+
+
+def registered_id(name: str) -> str:
+    """`synthetic/<preset>/<split>` -> its ir_datasets id, generating and registering the set if needed."""
+    from . import PdlibError
+
+    parts = name.split("/")
+    if len(parts) != 3 or parts[1] not in PRESETS or parts[2] not in ("train", "dev", "test"):
+        raise PdlibError(f"unknown synthetic dataset {name!r}: use synthetic/<preset>/<split> with preset in "
+                         f"{sorted(PRESETS)} and split in train|dev|test")
+    return make_synthetic(PRESETS[parts[1]])[parts[2]]

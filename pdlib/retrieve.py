@@ -1,0 +1,103 @@
+"""First-stage retrieval: dense (DPR-style dual encoder) through faiss (Used in 01_retrieve, 05_eval_beir).
+
+Every retriever hands over the same run table: `qid, docno, score, rank` (rank starts at 1).
+Exact inner-product search (`IndexFlatIP`) is the default; `index="hnsw"` or `"ivf"` trade exactness for
+speed on large corpora. pdlib does not care whether faiss-cpu or faiss-gpu is installed.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import PdlibError
+
+RUN_COLUMNS = ["qid", "docno", "score", "rank"]
+
+
+def encode(model, texts: list[str], batch_size: int = 64, normalize: bool = False,
+           progress: bool = True, desc: str = "encode") -> np.ndarray:
+    """Embed texts with a sentence-transformers model as float32 (rows L2-normalised if `normalize`)."""
+    emb = model.encode(list(texts), batch_size=batch_size, convert_to_numpy=True, normalize_embeddings=normalize,
+                       show_progress_bar=progress)
+    return np.ascontiguousarray(emb, dtype=np.float32)
+
+
+def build_index(doc_emb: np.ndarray, index: str = "flat", nlist: int | None = None, hnsw_m: int = 32):
+    """A faiss inner-product index over document embeddings: flat (exact) | hnsw | ivf."""
+    import faiss
+
+    dim = doc_emb.shape[1]
+    if index == "flat":
+        idx = faiss.IndexFlatIP(dim)
+    elif index == "hnsw":
+        idx = faiss.IndexHNSWFlat(dim, hnsw_m, faiss.METRIC_INNER_PRODUCT)
+    elif index == "ivf":
+        # faiss wants >= 39 training points per list; 4*sqrt(N) lists is the usual size for large N
+        nlist = nlist or max(1, min(int(4 * np.sqrt(len(doc_emb))), len(doc_emb) // 39))
+        idx = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
+        idx.train(doc_emb)
+        idx.nprobe = min(nlist, max(16, nlist // 64))
+    else:
+        raise PdlibError(f"unknown index {index!r}: use 'flat' (exact), 'hnsw' or 'ivf'")
+    idx.add(doc_emb)
+    return idx
+
+
+def search(idx, query_emb: np.ndarray, qids: list[str], docnos: np.ndarray, k: int) -> pd.DataFrame:
+    """Top-k of each query as a run table."""
+    k = min(k, idx.ntotal)
+    scores, ids = idx.search(np.ascontiguousarray(query_emb, dtype=np.float32), k)
+    keep = ids >= 0  # faiss pads with -1 when fewer than k are found
+    return pd.DataFrame({
+        "qid": np.repeat(np.asarray(qids, dtype=object), k)[keep.ravel()],
+        "docno": np.asarray(docnos, dtype=object)[ids[keep]],
+        "score": scores[keep].astype(np.float32),
+        "rank": np.tile(np.arange(1, k + 1), len(qids))[keep.ravel()],
+    })
+
+
+class DenseIndex:
+    """A corpus encoded once by a dual encoder, searchable for many query sets (Used in 01, 05, 06).
+
+    normalize=None follows the model: cosine-similarity models (e.g. all-MiniLM-L6-v2) are normalised.
+    """
+
+    def __init__(self, model, docs: pd.DataFrame, batch_size: int = 64, index: str = "flat",
+                 normalize: bool | None = None, progress: bool = True):
+        if len(docs) == 0:
+            raise PdlibError("DenseIndex needs at least one document")
+        self.model, self.batch_size, self.progress = model, batch_size, progress
+        self.normalize = (getattr(model, "similarity_fn_name", None) == "cosine") if normalize is None else normalize
+        self.docnos = docs.docno.to_numpy()
+        self.index = build_index(encode(model, docs.text.tolist(), batch_size, self.normalize, progress), index)
+
+    def search(self, queries: pd.DataFrame, k: int = 100) -> pd.DataFrame:
+        if len(queries) == 0:
+            raise PdlibError("no queries to search")
+        emb = encode(self.model, queries.text.tolist(), self.batch_size, self.normalize, self.progress)
+        return search(self.index, emb, queries.qid.tolist(), self.docnos, k)
+
+
+def dense_retrieve(model, docs: pd.DataFrame, queries: pd.DataFrame, k: int = 100, batch_size: int = 64,
+                   index: str = "flat", normalize: bool | None = None, progress: bool = True) -> pd.DataFrame:
+    """Encode `docs` and `queries` with a dual encoder and return the top-k run (Used in 01_retrieve)."""
+    return DenseIndex(model, docs, batch_size, index, normalize, progress).search(queries, k)
+
+
+def write_trec_run(run: pd.DataFrame, target: Path | str, tag: str = "pdlib") -> Path:
+    """Write a run as a TREC run file (qid Q0 docno rank score tag), atomically."""
+    from .cache import atomic_path
+
+    target = Path(target)
+    with atomic_path(target) as tmp:
+        run.assign(q0="Q0", tag=tag)[["qid", "q0", "docno", "rank", "score", "tag"]].to_csv(
+            tmp, sep=" ", header=False, index=False)
+    return target
+
+
+def read_trec_run(path: Path | str) -> pd.DataFrame:
+    frame = pd.read_csv(path, sep=r"\s+", header=None, names=["qid", "q0", "docno", "rank", "score", "tag"],
+                        dtype={"qid": str, "docno": str})
+    return frame[RUN_COLUMNS]

@@ -1,0 +1,86 @@
+"""Profiles and parameters: unknown keys and wrong types are errors; smoke equals the notebook defaults."""
+import ast
+
+import nbformat
+import pytest
+import yaml
+
+from pdlib import PdlibError, config, paths
+
+
+def test_every_notebook_declares_typed_parameters_with_comments():
+    for nb in config.NOTEBOOKS:
+        declared = config.declared_parameters(nb)
+        assert "profile" in declared and "seed" in declared, nb
+        for name, p in declared.items():
+            assert p["inferred_type_name"] in {"int", "float", "str", "bool", "list", "dict"}, (nb, name)
+            assert p["help"], f"{nb}: parameter {name} needs a short comment"
+
+
+def test_smoke_profile_equals_the_notebook_defaults():
+    """Running a notebook by hand (no papermill) is the smoke profile."""
+    for nb in config.NOTEBOOKS:
+        declared = config.declared_parameters(nb)
+        for name, value in config.resolve(nb, "smoke").items():
+            assert ast.literal_eval(declared[name]["default"]) == value, (nb, name)
+
+
+@pytest.mark.parametrize("profile", config.PROFILES)
+def test_every_profile_resolves_for_every_notebook(profile):
+    for nb in config.NOTEBOOKS:
+        params = config.resolve(nb, profile)
+        assert params["profile"] == profile
+
+
+def test_unknown_parameter_is_an_error_not_a_warning():
+    with pytest.raises(PdlibError, match=r"unknown parameter\(s\) \['k_trian'\]"):
+        config.resolve("01", "smoke", {"k_trian": 5})
+
+
+def test_unknown_key_in_a_profile_file_is_an_error(tmp_path, monkeypatch):
+    prof = yaml.safe_load((paths.params_dir() / "smoke.yaml").read_text())
+    prof["03_pairwise"]["detla"] = 5
+    (tmp_path / "smoke.yaml").write_text(yaml.safe_dump(prof))
+    monkeypatch.setattr(paths, "params_dir", lambda: tmp_path)
+    with pytest.raises(PdlibError, match="detla"):
+        config.resolve("03_pairwise", "smoke")
+    prof["03_pairwise"].pop("detla")
+    prof["common"]["nobody_declares_me"] = 1
+    (tmp_path / "smoke.yaml").write_text(yaml.safe_dump(prof))
+    with pytest.raises(PdlibError, match="nobody_declares_me"):
+        config.resolve("03_pairwise", "smoke")
+
+
+def test_wrong_type_is_an_error():
+    with pytest.raises(PdlibError, match="must be int"):
+        config.resolve("03_pairwise", "smoke", {"delta": "10"})
+    with pytest.raises(PdlibError, match="must be int"):
+        config.resolve("03_pairwise", "smoke", {"delta": True})
+    assert config.resolve("03_pairwise", "smoke", {"delta": 5})["delta"] == 5
+
+
+def test_unknown_profile_and_notebook():
+    with pytest.raises(PdlibError, match="unknown profile"):
+        config.resolve("01", "huge")
+    with pytest.raises(PdlibError, match="unknown notebook"):
+        config.match_notebook("07")
+    assert config.match_notebook("03") == "03_pairwise"
+
+
+def test_unparseable_parameter_line_is_caught(tmp_path, monkeypatch):
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell('profile: str = "smoke"  # ok\nk: int = 3  # k = 3 confuses papermill')
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells = [cell]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    for name in config.NOTEBOOKS:
+        nbformat.write(nb, tmp_path / f"{name}.ipynb")
+    monkeypatch.setattr(paths, "notebooks_dir", lambda: tmp_path)
+    with pytest.raises(PdlibError, match="parsed 1 of 2"):
+        config.declared_parameters("01")
+
+
+def test_param_hash_depends_on_values_not_order():
+    assert config.param_hash({"a": 1, "b": 2}) == config.param_hash({"b": 2, "a": 1})
+    assert config.param_hash({"a": 1}) != config.param_hash({"a": 2})
+    assert config.param_hash({"a": 1, "x": 9}, keys=["a"]) == config.param_hash({"a": 1})

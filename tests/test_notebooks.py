@@ -1,0 +1,68 @@
+"""The notebooks under papermill in the smoke profile, and the committed notebooks' hygiene."""
+import json
+
+import nbformat
+import pandas as pd
+import pytest
+
+from pdlib import cache, config, paths, runner
+
+
+@pytest.mark.parametrize("notebook", config.NOTEBOOKS)
+def test_committed_notebooks_carry_no_outputs(notebook):
+    nb = nbformat.read(config.notebook_path(notebook), as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert not cell.outputs and cell.execution_count is None, f"{notebook}: run nbstripout before committing"
+
+
+@pytest.fixture(scope="module")
+def smoke_run(session_data):
+    assert runner.main(["--profile", "smoke"]) == 0
+    return session_data
+
+
+def test_smoke_profile_runs_end_to_end(smoke_run):
+    for nb in config.NOTEBOOKS:
+        executed = nbformat.read(smoke_run / "executed" / "smoke" / f"{nb}.ipynb", as_version=4)
+        injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
+        assert injected and "profile = \"smoke\"" in injected[0].source
+    run = cache.read_frame(cache.lookup("smoke", "run_train", "01_retrieve")[0])
+    assert list(run.columns) == ["qid", "docno", "score", "rank"]
+    assert run.groupby("qid").size().eq(100).all() and run.qid.nunique() == 240
+    point = cache.read_frame(cache.lookup("smoke", "pointwise_train", "02_pointwise")[0])
+    assert len(point) == len(run) and list(point.columns) == ["qid", "docno", "score"]
+    pairs = cache.read_frame(cache.lookup("smoke", "pairs_train", "03_pairwise")[0])
+    assert pairs.groupby("qid").size().eq(50).all()
+    assert ((pairs.rank_a - pairs.rank_b).abs() < 10).all()
+    examples = cache.read_frame(cache.lookup("smoke", "examples_train", "04_distill")[0])
+    assert examples.docnos.map(len).eq(64).all()
+    target = cache.read_frame(cache.lookup("smoke", "run_target", "06_domain_adapt")[0])
+    assert target.qid.nunique() == 120
+    out = paths.figures_dir() / "smoke"
+    for name in ["retrieval_initial_dev.md", "fig_positive_ranks.png", "reranking_pointwise_train.csv",
+                 "fig_pair_gaps.pdf", "eval_initial_retriever.tex", "domain_adapt_initial.md"]:
+        assert (out / name).stat().st_size > 0, name
+    metrics = pd.read_csv(out / "eval_initial_retriever.csv")
+    assert set(metrics.measure) == {"nDCG@10", "RR@10", "R@100"} and metrics.value.between(0, 1).all()
+
+
+def test_rerun_with_nothing_changed_reuses_the_cache(smoke_run):
+    target, _ = cache.lookup("smoke", "pointwise_train", "02_pointwise")
+    before = target.stat().st_mtime_ns
+    assert runner.main(["--profile", "smoke", "--only", "02"]) == 0
+    assert cache.lookup("smoke", "pointwise_train", "02_pointwise")[0] == target
+    assert target.stat().st_mtime_ns == before
+    # a changed parameter is a new key: recomputed beside, the old artifact untouched
+    assert runner.main(["--profile", "smoke", "--only", "03", "-p", "n_pairs=7"]) == 0
+    pairs = cache.read_frame(cache.lookup("smoke", "pairs_train", "03_pairwise")[0])
+    assert pairs.groupby("qid").size().eq(7).all()
+
+
+def test_runner_rejects_bad_parameters_before_running_anything(session_data, capsys):
+    assert runner.main(["--profile", "smoke", "--only", "01", "-p", "k_trian=3"]) == 2
+    assert "unknown parameter(s) ['k_trian']" in capsys.readouterr().err
+    assert runner.main(["--only", "09"]) == 2
+    with pytest.raises(SystemExit) as exit_:
+        runner.main(["--help"])
+    assert exit_.value.code == 0
