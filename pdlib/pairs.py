@@ -47,3 +47,59 @@ def training_examples(pointwise: pd.DataFrame, pairs: pd.DataFrame, n_passages: 
         rows.append((qid, top.docno.tolist(), top.score.astype(float).tolist(),
                      [pos[d] for d in qp.docno_a[keep]], [pos[d] for d in qp.docno_b[keep]]))
     return pd.DataFrame(rows, columns=["qid", "docnos", "teacher_scores", "pair_i", "pair_j"])
+
+
+# --- pairwise teacher outputs (03_pairwise) ------------------------------------------------------------
+def both_orders(sampled: pd.DataFrame) -> pd.DataFrame:
+    """Each sampled pair in both orders, for scoring: `pair, order, qid, docno_a, docno_b` (order 1 = swapped)."""
+    fwd = sampled[["qid", "docno_a", "docno_b"]].assign(pair=np.arange(len(sampled)), order=0)
+    rev = fwd.rename(columns={"docno_a": "docno_b", "docno_b": "docno_a"}).assign(order=1)
+    return pd.concat([fwd, rev], ignore_index=True)[["pair", "order", "qid", "docno_a", "docno_b"]]
+
+
+def combine_orders(sampled: pd.DataFrame, scored: pd.DataFrame) -> pd.DataFrame:
+    """Remove position bias: prob = (P(a ≻ b | a first) + 1 − P(b ≻ a | b first)) / 2  (our addition; the
+    paper scores one order). Returns the pair table `qid, docno_a, docno_b, prob, prob_forward, prob_reverse`."""
+    fwd = scored[scored.order == 0].set_index("pair").score
+    rev = scored[scored.order == 1].set_index("pair").score
+    idx = np.arange(len(sampled))
+    out = sampled[["qid", "docno_a", "docno_b"]].reset_index(drop=True).copy()
+    out["prob_forward"] = fwd.reindex(idx).to_numpy(dtype=np.float64)
+    out["prob_reverse"] = rev.reindex(idx).to_numpy(dtype=np.float64)
+    out["prob"] = (out.prob_forward + 1.0 - out.prob_reverse) / 2.0
+    return out
+
+
+def position_bias(pair_table: pd.DataFrame) -> float:
+    """Mean of P(a≻b | a first) + P(b≻a | b first) − 1: 0 for an order-consistent teacher, > 0 when it
+    favours the first passage."""
+    return float((pair_table.prob_forward + pair_table.prob_reverse - 1.0).mean())
+
+
+def all_pairs(ranked: pd.DataFrame, m: int) -> pd.DataFrame:
+    """Every ordered pair (i != j) among the top m of each query (for Table 5's duoT5 row)."""
+    return sample_pairs(ranked, k=m, delta=m, n_pairs=m * m)
+
+
+def sym_sum(pair_table: pd.DataFrame, ranked: pd.DataFrame) -> pd.DataFrame:
+    """Aggregate pairwise probabilities into a ranking (duoT5's sym-sum): a passage scores the sum of
+    P(it ≻ other) over its pairs; passages in pairs go first by that score, the rest keep `ranked`'s order."""
+    agg = pd.concat([
+        pair_table[["qid", "docno_a", "prob"]].rename(columns={"docno_a": "docno", "prob": "s"}),
+        pair_table[["qid", "docno_b", "prob"]].rename(columns={"docno_b": "docno"}).assign(s=lambda f: 1 - f.prob),
+    ])[["qid", "docno", "s"]].groupby(["qid", "docno"], as_index=False).s.sum()
+    out = ranked[["qid", "docno", "rank"]].merge(agg, on=["qid", "docno"], how="left")
+    out["in_pairs"] = out.s.notna()
+    out = out.sort_values(["qid", "in_pairs", "s", "rank"], ascending=[True, False, False, True], kind="stable")
+    out["rank"] = out.groupby("qid").cumcount() + 1
+    out["score"] = -out["rank"].astype(float)
+    return out[["qid", "docno", "score", "rank"]].reset_index(drop=True)
+
+
+def disagreement(pair_table: pd.DataFrame, pointwise: pd.DataFrame) -> float:
+    """Appendix A.2: share of pairs where the pointwise teacher orders (a, b) unlike the pairwise teacher
+    (s_point(a) > s_point(b) versus P(a ≻ b) > 0.5)."""
+    s = pointwise.set_index(["qid", "docno"]).score
+    sa = s.reindex(list(zip(pair_table.qid, pair_table.docno_a))).to_numpy()
+    sb = s.reindex(list(zip(pair_table.qid, pair_table.docno_b))).to_numpy()
+    return float(np.mean((sa > sb) != (pair_table.prob.to_numpy() > 0.5)))

@@ -101,3 +101,44 @@ def read_trec_run(path: Path | str) -> pd.DataFrame:
     frame = pd.read_csv(path, sep=r"\s+", header=None, names=["qid", "q0", "docno", "rank", "score", "tag"],
                         dtype={"qid": str, "docno": str})
     return frame[RUN_COLUMNS]
+
+
+def first_stage(retriever: str, model_id: str, docs: pd.DataFrame, corpus_id: str,
+                query_sets: dict[str, tuple[str, pd.DataFrame]], k: int = 100, faiss_index: str = "flat",
+                nbits: int = 2, doc_maxlen: int = 180, query_maxlen: int = 32, batch_size: int = 64,
+                progress: bool = True):
+    """Retrieve several query sets from one corpus, each run cached (Used in 01, 05, 06).
+
+    retriever: 'dense' (sentence-transformers dual encoder + faiss) or 'colbert' (colbert-ai checkpoint + PLAID).
+    query_sets: name -> (dataset id, queries). Returns name -> (run, cache key). The model is loaded and the
+    corpus indexed only if some run is missing from the cache.
+    """
+    from . import cache, models
+
+    if retriever not in ("dense", "colbert"):
+        raise PdlibError(f"unknown retriever {retriever!r}: use 'dense' (faiss) or 'colbert' (PLAID)")
+    opts = {"retriever": retriever, "k": k}
+    opts.update({"index": faiss_index} if retriever == "dense" else
+                {"nbits": nbits, "doc_maxlen": doc_maxlen, "query_maxlen": query_maxlen})
+    keys = {name: cache.key("run", model_id, ds, opts) for name, (ds, _) in query_sets.items()}
+    searcher = None
+
+    def make_searcher():
+        if retriever == "dense":
+            return DenseIndex(models.load_bi_encoder(model_id), docs, batch_size, faiss_index, progress=progress).search
+        from . import plaid
+
+        ckpt = models.colbert_checkpoint(model_id)
+        folder = cache.path(cache.key("plaid", model_id, corpus_id, {"nbits": nbits, "doc_maxlen": doc_maxlen}))
+        plaid.index(ckpt, docs, folder, nbits=nbits, doc_maxlen=doc_maxlen)
+        return lambda q, kk: plaid.search(ckpt, folder, q, kk, query_maxlen=query_maxlen)
+
+    out = {}
+    for name, (ds, queries) in query_sets.items():
+        def compute(queries=queries):
+            nonlocal searcher
+            searcher = searcher or make_searcher()
+            return searcher(queries, k)
+        run = cache.cached_frame(keys[name], "run.parquet", compute, meta={"model": model_id, "dataset": ds, **opts})
+        out[name] = (run, keys[name])
+    return out

@@ -10,7 +10,8 @@ Built so that relevance is learnable and a cross-encoder teacher can beat a dual
   0 = anything else (not listed in qrels).
 
 For each query the generator plants one grade-2 document and one or more grade-1 "swapped" documents
-that contain exactly the same words in another arrangement. A bag-of-words dual encoder (mean of token
+that contain the query's words in another arrangement (planted documents carry the query's two topic
+words, so that word matching finds them). A bag-of-words dual encoder (mean of token
 vectors, one vector per text) sees the two as nearly identical; a cross-encoder attending over query
 and document together can tell them apart. Topic words make first-stage retrieval learnable.
 """
@@ -27,6 +28,7 @@ import pandas as pd
 from . import paths
 from .data import register_local
 
+GENERATOR_VERSION = 2  # bump when generate() changes: it is part of every synthetic set's id
 _CONS, _VOWELS = "bdfgklmnprstvz", "aeiou"
 # Words the T5 stand-ins must carry as single tokens (monoT5 true/false, LLM Yes/No and A/B prompts).
 PROMPT_WORDS = ("Query", "Document", "Document0", "Document1", "Relevant", "true", "false", "Yes", "No",
@@ -53,7 +55,8 @@ class SyntheticSpec:
 
     @property
     def digest(self) -> str:
-        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:10]
+        blob = json.dumps({**asdict(self), "generator": GENERATOR_VERSION}, sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:10]
 
 
 def _pseudo_words(rng: np.random.Generator, n: int, taken: set[str]) -> list[str]:
@@ -66,8 +69,9 @@ def _pseudo_words(rng: np.random.Generator, n: int, taken: set[str]) -> list[str
     return out
 
 
-def _doc(rng, topic_words, bindings, n_topic, fillers, n_fill) -> str:
-    units = [[w] for w in rng.choice(topic_words, n_topic, replace=False)]
+def _doc(rng, topic_words, bindings, n_topic, fillers, n_fill, must=()) -> str:
+    rest = [w for w in topic_words if w not in must]
+    units = [[w] for w in list(must) + list(rng.choice(rest, n_topic - len(must), replace=False))]
     units += [[w] for w in rng.choice(fillers, n_fill, replace=False)]
     units += [list(b) for b in bindings]
     order = rng.permutation(len(units))
@@ -110,12 +114,12 @@ def generate(spec: SyntheticSpec) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]
             tw = list(rng.choice(topics[t], 2, replace=False))
             rows.append((t, a, o, f"{tw[0]} {tw[1]} {a} {o}"))
             docs.append((t, _doc(rng, topics[t], [(a, o), (a2, o2)], spec.doc_topic_words, fillers,
-                                 spec.doc_filler_words)))
+                                 spec.doc_filler_words, must=tw)))
             for _ in range(spec.swapped_per_query):
                 a3 = str(rng.choice([x for x in attrs if x != a]))
                 o3 = str(rng.choice([x for x in objs if x != o]))
                 docs.append((t, _doc(rng, topics[t], [(a, o3), (a3, o)], spec.doc_topic_words, fillers,
-                                     spec.doc_filler_words)))
+                                     spec.doc_filler_words, must=tw)))
         query_rows[split] = rows
     for t in range(spec.n_topics):
         for _ in range(spec.background_per_topic):

@@ -32,19 +32,26 @@ def test_smoke_profile_runs_end_to_end(smoke_run):
     assert run.groupby("qid").size().eq(100).all() and run.qid.nunique() == 240
     point = cache.read_frame(cache.lookup("smoke", "pointwise_train", "02_pointwise")[0])
     assert len(point) == len(run) and list(point.columns) == ["qid", "docno", "score"]
-    pairs = cache.read_frame(cache.lookup("smoke", "pairs_train", "03_pairwise")[0])
-    assert pairs.groupby("qid").size().eq(50).all()
-    assert ((pairs.rank_a - pairs.rank_b).abs() < 10).all()
+    pair_path, _ = cache.lookup("smoke", "pairs_train", "03_pairwise")
+    probs = cache.read_frame(pair_path)
+    assert list(probs.columns) == ["qid", "docno_a", "docno_b", "prob_forward", "prob_reverse", "prob"]
+    assert probs.groupby("qid").size().eq(50).all() and probs.prob.between(0, 1).all()
+    sampled = cache.read_frame(pair_path.parent / "sampled.parquet")
+    assert ((sampled.rank_a - sampled.rank_b).abs() < 10).all()
     examples = cache.read_frame(cache.lookup("smoke", "examples_train", "04_distill")[0])
     assert examples.docnos.map(len).eq(64).all()
     target = cache.read_frame(cache.lookup("smoke", "run_target", "06_domain_adapt")[0])
     assert target.qid.nunique() == 120
     out = paths.figures_dir() / "smoke"
-    for name in ["retrieval_initial_dev.md", "fig_positive_ranks.png", "reranking_pointwise_train.csv",
-                 "fig_pair_gaps.pdf", "eval_initial_retriever.tex", "domain_adapt_initial.md"]:
+    for name in ["retrieval_initial_dev.md", "fig_positive_ranks.png", "fig_recall_at_k.png", "fig_pair_gaps.pdf",
+                 "table5_reranking.md", "appendix_a2_disagreement.csv", "fig_pairwise_heatmap.png",
+                 "eval_initial_retriever.tex", "domain_adapt_initial.md"]:
         assert (out / name).stat().st_size > 0, name
     metrics = pd.read_csv(out / "eval_initial_retriever.csv")
     assert set(metrics.measure) == {"nDCG@10", "RR@10", "R@100"} and metrics.value.between(0, 1).all()
+    table5 = pd.read_csv(out / "table5_reranking.csv")
+    assert list(table5.kind) == ["retriever", "cross-encoder", "mono-t5", "llm-point", "duo-t5"]
+    assert table5["RR@10 (paper, %)"].tolist()[:3] == [39.7, 40.5, 40.6] and table5["RR@10 (paper, %)"].iloc[-1] == 41.5
 
 
 def test_rerun_with_nothing_changed_reuses_the_cache(smoke_run):
@@ -55,8 +62,8 @@ def test_rerun_with_nothing_changed_reuses_the_cache(smoke_run):
     assert target.stat().st_mtime_ns == before
     # a changed parameter is a new key: recomputed beside, the old artifact untouched
     assert runner.main(["--profile", "smoke", "--only", "03", "-p", "n_pairs=7"]) == 0
-    pairs = cache.read_frame(cache.lookup("smoke", "pairs_train", "03_pairwise")[0])
-    assert pairs.groupby("qid").size().eq(7).all()
+    probs = cache.read_frame(cache.lookup("smoke", "pairs_train", "03_pairwise")[0])
+    assert probs.groupby("qid").size().eq(7).all()
 
 
 def test_runner_rejects_bad_parameters_before_running_anything(session_data, capsys):

@@ -1,0 +1,176 @@
+"""Teacher scoring at scale: sharded, resumable, with progress (Used in 02_pointwise, 03_pairwise).
+
+A *job* is a folder: `job.json` (teacher id, kind, batch size, max length), `items.parquet` (one row per
+input: `qid, docno_a[, docno_b]`), `queries.parquet`, `docs.parquet` (only the texts the items use).
+Worker `shard` of `n_shards` scores rows `shard, shard + n_shards, ...` in chunks; every finished chunk is
+written atomically as its own file and skipped when the worker starts again, so a killed run resumes
+where it stopped with no lost or duplicated rows. `merge` checks that every row was scored exactly once.
+
+Many workers (one per GPU):
+
+    for i in 0 1 2 3; do CUDA_VISIBLE_DEVICES=$i python -m pdlib.scoring JOB --shard $i --n-shards 4 & done; wait
+    torchrun --nproc_per_node 4 -m pdlib.scoring JOB      # same, shard/n_shards from RANK/WORLD_SIZE
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from . import PdlibError, cache, rerank
+
+
+POINT_KINDS = ("cross-encoder", "mono-t5", "llm-point")
+PAIR_KINDS = ("duo-t5", "llm-pair")
+
+
+def teacher_kind(model_id: str, pairwise: bool) -> str:
+    """The scoring kind of a teacher id: cross-encoder | mono-t5 | llm-point | duo-t5 | llm-pair."""
+    from . import models
+
+    kind = models.spec(model_id).kind
+    table = {("cross-encoder", False): "cross-encoder", ("mono-t5", False): "mono-t5",
+             ("instruct-t5", False): "llm-point", ("duo-t5", True): "duo-t5", ("instruct-t5", True): "llm-pair"}
+    if (kind, pairwise) not in table:
+        raise PdlibError(f"{model_id} ({kind}) cannot be a {'pairwise' if pairwise else 'pointwise'} teacher")
+    return table[(kind, pairwise)]
+
+
+def score(folder: Path, teacher: str, items: pd.DataFrame, queries: pd.DataFrame, docs: pd.DataFrame,
+          pairwise: bool, batch_size: int = 32, max_length: int = 512, chunk_size: int = 512,
+          progress: bool = True) -> pd.DataFrame:
+    """Make (or resume) the job in `folder`, score it in this process (shard 0 of 1) and merge.
+    Used in 02_pointwise and 03_pairwise; for many GPUs run `python -m pdlib.scoring folder` per shard."""
+    make_job(folder, teacher, teacher_kind(teacher, pairwise), items, queries, docs, batch_size, max_length)
+    run_shard(folder, 0, 1, chunk_size, progress)
+    return merge(folder)
+
+
+def make_job(folder: Path, teacher: str, kind: str, items: pd.DataFrame, queries: pd.DataFrame,
+             docs: pd.DataFrame, batch_size: int = 32, max_length: int = 512) -> Path:
+    """Write a scoring job (idempotent: an existing job with the same definition is kept, with its chunks)."""
+    folder = Path(folder)
+    items_hash = str(int(pd.util.hash_pandas_object(items.reset_index(drop=True)).sum()) % (1 << 62))
+    spec = {"teacher": teacher, "kind": kind, "batch_size": batch_size, "max_length": max_length,
+            "n_items": len(items), "columns": list(items.columns), "items_hash": items_hash}
+    same = ("teacher", "kind", "n_items", "columns", "items_hash")
+    if (folder / "job.json").exists():
+        old = cache.read_json(folder / "job.json")
+        if {k: old.get(k) for k in same} != {k: spec[k] for k in same}:
+            raise PdlibError(f"{folder} holds a different scoring job; delete it or choose another folder")
+        return folder
+    used = set(items.docno_a) | (set(items.docno_b) if "docno_b" in items else set())
+    folder.mkdir(parents=True, exist_ok=True)
+    cache.write_frame(folder / "items.parquet", items.reset_index(drop=True))
+    cache.write_frame(folder / "queries.parquet", queries[queries.qid.isin(set(items.qid))][["qid", "text"]])
+    cache.write_frame(folder / "docs.parquet", docs[docs.docno.isin(used)][["docno", "text"]])
+    cache.write_json(folder / "job.json", spec)  # last: a job without job.json is not a job
+    return folder
+
+
+def _chunk_file(folder: Path, shard: int, n_shards: int, chunk: int) -> Path:
+    return folder / "chunks" / f"shard{shard:03d}-of{n_shards:03d}-chunk{chunk:06d}.parquet"
+
+
+def run_shard(folder: Path, shard: int = 0, n_shards: int = 1, chunk_size: int = 512, progress: bool = True,
+              score_fn=None) -> int:
+    """Score this worker's rows of a job; returns how many rows it scored now (0 when already complete).
+
+    score_fn(prompts) -> scores replaces the teacher (tests); by default the job's teacher is loaded on the
+    first chunk that needs it, so a complete shard never loads a model.
+    """
+    folder = Path(folder)
+    if not (folder / "job.json").exists():
+        raise PdlibError(f"{folder} is not a scoring job (no job.json): create it with pdlib.scoring.make_job")
+    if not 0 <= shard < n_shards:
+        raise PdlibError(f"shard must be in 0..{n_shards - 1}, got {shard}")
+    job = cache.read_json(folder / "job.json")
+    items = cache.read_frame(folder / "items.parquet")
+    rows = np.arange(shard, len(items), n_shards)
+    chunks = [rows[i:i + chunk_size] for i in range(0, len(rows), chunk_size)]
+    todo = [c for c in range(len(chunks)) if not _chunk_file(folder, shard, n_shards, c).exists()]
+    if not todo:
+        return 0
+    q_text = dict(cache.read_frame(folder / "queries.parquet").itertuples(index=False))
+    d_text = dict(cache.read_frame(folder / "docs.parquet").itertuples(index=False))
+    kind = job["kind"]
+    pair = kind in PAIR_KINDS
+    done_rows = sum(len(chunks[c]) for c in range(len(chunks)) if c not in set(todo))
+    bar = tqdm(total=len(rows), initial=done_rows, desc=f"{kind} shard {shard}/{n_shards}",
+               unit="pair" if pair else "doc", disable=not progress)
+    scored = 0
+    for c in todo:
+        part = items.iloc[chunks[c]]
+        if kind == "cross-encoder":
+            inputs = [(q_text[q], d_text[d]) for q, d in zip(part.qid, part.docno_a)]
+        else:
+            inputs = [rerank.prompt(kind, q_text[q], d_text[a], d_text[b] if pair else None)
+                      for q, a, b in zip(part.qid, part.docno_a, part.docno_b if pair else part.docno_a)]
+        if score_fn is None:
+            score_fn = _teacher_fn(job)
+        scores = np.asarray(score_fn(inputs), dtype=np.float32)
+        cache.write_frame(_chunk_file(folder, shard, n_shards, c), pd.DataFrame({"row": chunks[c], "score": scores}))
+        scored += len(part)
+        bar.update(len(part))
+    bar.close()
+    return scored
+
+
+def _teacher_fn(job: dict):
+    from . import models
+
+    if job["kind"] == "cross-encoder":
+        tok, model = models.load_seq_classifier(job["teacher"])
+        model = rerank._on_device(model)
+        return lambda pairs: rerank.cross_encoder_scores(tok, model, [q for q, _ in pairs], [p for _, p in pairs],
+                                                         job["batch_size"], job["max_length"], progress=False)
+    tok, model = models.load_t5(job["teacher"])
+    model = rerank._on_device(model)
+    return lambda prompts: rerank.t5_scores(tok, model, job["kind"], prompts, job["batch_size"], job["max_length"],
+                                            progress=False)
+
+
+def merge(folder: Path) -> pd.DataFrame:
+    """items + a `score` column, once every row has been scored exactly once (else a clear error)."""
+    folder = Path(folder)
+    items = cache.read_frame(folder / "items.parquet")
+    files = sorted((folder / "chunks").glob("*.parquet")) if (folder / "chunks").exists() else []
+    parts = pd.concat([cache.read_frame(f) for f in files]) if files else pd.DataFrame({"row": [], "score": []})
+    counts = np.bincount(parts.row.astype(int), minlength=len(items)) if len(parts) else np.zeros(len(items), int)
+    if (counts != 1).any():
+        missing, dup = int((counts == 0).sum()), int((counts > 1).sum())
+        raise PdlibError(f"{folder}: {missing} rows unscored and {dup} scored twice — run the missing shards "
+                         f"(python -m pdlib.scoring {folder} --shard i --n-shards N) with the same N as before")
+    scores = np.empty(len(items), dtype=np.float32)
+    scores[parts.row.astype(int).to_numpy()] = parts.score.to_numpy()
+    return items.assign(score=scores)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="Score one shard of a teacher-scoring job (resumable).")
+    ap.add_argument("job", type=Path)
+    ap.add_argument("--shard", type=int, default=int(os.environ.get("RANK", 0)))
+    ap.add_argument("--n-shards", type=int, default=int(os.environ.get("WORLD_SIZE", 1)))
+    ap.add_argument("--chunk-size", type=int, default=512)
+    args = ap.parse_args(argv)
+    if "LOCAL_RANK" in os.environ and "CUDA_VISIBLE_DEVICES" not in os.environ:
+        import torch
+        if torch.cuda.is_available():
+            torch.cuda.set_device(int(os.environ["LOCAL_RANK"]))
+    try:
+        n = run_shard(args.job, args.shard, args.n_shards, args.chunk_size)
+    except PdlibError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(json.dumps({"shard": args.shard, "n_shards": args.n_shards, "scored_now": n}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""Pair sampling (δ, n, seed, short lists) and the pairwise table operations."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from pdlib import pairs
+
+
+def _ranked(n_queries=3, k=100):
+    return pd.DataFrame([(f"q{q}", f"q{q}d{r}", -r, r + 1) for q in range(n_queries) for r in range(k)],
+                        columns=["qid", "docno", "score", "rank"])
+
+
+def test_candidate_pairs_by_hand():
+    got = {tuple(p) for p in pairs.candidate_pairs(4, 2)}
+    assert got == {(0, 1), (1, 0), (1, 2), (2, 1), (2, 3), (3, 2)}
+    assert len(pairs.candidate_pairs(100, 10)) == 2 * sum(100 - g for g in range(1, 10))  # 1710
+
+
+def test_sampling_respects_delta_n_and_seed():
+    ranked = _ranked()
+    a = pairs.sample_pairs(ranked, k=100, delta=10, n_pairs=50, seed=0)
+    assert a.groupby("qid").size().eq(50).all()
+    assert ((a.rank_a - a.rank_b).abs().between(1, 9)).all()
+    assert not a.duplicated(["qid", "docno_a", "docno_b"]).any()
+    assert a.equals(pairs.sample_pairs(ranked, k=100, delta=10, n_pairs=50, seed=0))
+    assert not a.equals(pairs.sample_pairs(ranked, k=100, delta=10, n_pairs=50, seed=1))
+    code = pairs.sample_pairs(ranked, k=100, delta=5, n_pairs=100, seed=0)  # the authors' code variant
+    assert code.groupby("qid").size().eq(100).all() and ((code.rank_a - code.rank_b).abs() < 5).all()
+    top = pairs.sample_pairs(ranked, k=20, delta=10, n_pairs=50, seed=0)
+    assert (top[["rank_a", "rank_b"]] <= 20).all().all()
+
+
+def test_short_lists_keep_all_their_pairs():
+    ranked = _ranked(n_queries=2, k=3)
+    got = pairs.sample_pairs(ranked, k=100, delta=10, n_pairs=50, seed=0)
+    assert got.groupby("qid").size().eq(6).all()  # 3 passages: 6 ordered pairs, fewer than 50
+
+
+def test_both_orders_and_debiasing_by_hand():
+    sampled = pd.DataFrame({"qid": ["q", "q"], "docno_a": ["a", "b"], "docno_b": ["b", "c"]})
+    items = pairs.both_orders(sampled)
+    assert items[["docno_a", "docno_b"]].values.tolist() == [["a", "b"], ["b", "c"], ["b", "a"], ["c", "b"]]
+    # a teacher that prefers whatever comes first: P = 0.9 forward, P(b > a | b first) = 0.7
+    scored = items.assign(score=[0.9, 0.6, 0.7, 0.5])
+    table = pairs.combine_orders(sampled, scored)
+    assert table.prob.tolist() == pytest.approx([(0.9 + 0.3) / 2, (0.6 + 0.5) / 2])
+    assert pairs.position_bias(table) == pytest.approx(((0.9 + 0.7 - 1) + (0.6 + 0.5 - 1)) / 2)
+
+
+def test_sym_sum_and_disagreement_by_hand():
+    ranked = pd.DataFrame({"qid": "q", "docno": ["a", "b", "c", "d"], "score": [4, 3, 2, 1], "rank": [1, 2, 3, 4]})
+    table = pd.DataFrame({"qid": "q", "docno_a": ["a", "a", "b"], "docno_b": ["b", "c", "c"],
+                          "prob": [0.2, 0.4, 0.9]})
+    # sums: a = 0.2 + 0.4 = 0.6; b = 0.8 + 0.9 = 1.7; c = 0.6 + 0.1 = 0.7; d not compared, stays last
+    assert pairs.sym_sum(table, ranked).docno.tolist() == ["b", "c", "a", "d"]
+    pointwise = ranked[["qid", "docno", "score"]]
+    # pointwise says a > b, a > c, b > c; pairwise says b > a, c > a, b > c -> 2 of 3 disagree
+    assert pairs.disagreement(table, pointwise) == pytest.approx(2 / 3)
+
+
+def test_training_examples_positions():
+    point = pd.DataFrame({"qid": "q", "docno": ["a", "b", "c"], "score": [1.0, 3.0, 2.0]})
+    sampled = pd.DataFrame({"qid": "q", "docno_a": ["b", "a"], "docno_b": ["c", "b"]})
+    ex = pairs.training_examples(point, sampled, n_passages=2).iloc[0]
+    assert ex.docnos == ["b", "c"] and ex.teacher_scores == [3.0, 2.0]
+    assert list(ex.pair_i) == [0] and list(ex.pair_j) == [1]  # (a, b) dropped: a is not in the top 2

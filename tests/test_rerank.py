@@ -1,0 +1,112 @@
+"""Teachers: exact prompt strings and score extraction checked against hand-built logits."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from pdlib import rerank
+
+
+def test_prompts_are_exactly_the_papers():
+    assert rerank.prompt("mono-t5", "what is x", "x is y") == "Query: what is x Document: x is y Relevant:"
+    assert rerank.prompt("duo-t5", "q", "d1", "d2") == "Query: q Document0: d1 Document1: d2 Relevant:"
+    assert rerank.prompt("llm-point", "q", "d") == \
+        "Is the document relevant to the query (Yes or No)?\nQuery: q\nDocument: d"
+    assert rerank.prompt("llm-pair", "q", "d1", "d2") == \
+        "Which document is more relevant to the query? Answer only 'A' or 'B'.\nQuery: q\nDocument A: d1\nDocument B: d2"
+    with pytest.raises(ValueError, match="doc_b"):
+        rerank.prompt("duo-t5", "q", "d1")
+
+
+def test_score_extraction_by_hand():
+    pos, neg = torch.tensor([2.0, 0.0]), torch.tensor([0.0, 0.0])
+    # monoT5: log P(true) over {true, false}
+    assert rerank.score_from_logits("mono-t5", pos, neg).tolist() == pytest.approx(
+        [math.log(math.exp(2) / (math.exp(2) + 1)), math.log(0.5)])
+    # duoT5 / LLM: P(positive answer)
+    expect = [1 / (1 + math.exp(-2)), 0.5]
+    for kind in ("duo-t5", "llm-point", "llm-pair"):
+        assert rerank.score_from_logits(kind, pos, neg).tolist() == pytest.approx(expect)
+
+
+class _Tok:
+    """A 'tokenizer' whose answer words are single ids."""
+    vocab = {"true": 5, "false": 6, "Yes": 7, "No": 8, "A": 9, "B": 10}
+
+    def __call__(self, text, add_special_tokens=True, **kw):
+        if isinstance(text, str):
+            return type("E", (), {"input_ids": [self.vocab.get(text, 3), 4] if add_special_tokens else
+                                  [self.vocab.get(text, 3)]})()
+        n = max(len(t) for t in text)
+        ids = torch.tensor([[len(t)] * n for t in text])
+        return _Batch(input_ids=ids, attention_mask=torch.ones_like(ids))
+
+
+class _Batch(dict):
+    def to(self, device):
+        return self
+
+
+class _Model(torch.nn.Module):
+    """First-step logits set by hand: true/Yes/A gets len(prompt) / 10, false/No/B gets 1."""
+    config = type("C", (), {"decoder_start_token_id": 0})()
+
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.zeros(1))
+        self.calls = []
+
+    def forward(self, input_ids, attention_mask, decoder_input_ids, use_cache=False):
+        assert decoder_input_ids.shape == (len(input_ids), 1) and (decoder_input_ids == 0).all()  # one step
+        self.calls.append(len(input_ids))
+        logits = torch.zeros(len(input_ids), 1, 12)
+        for pos, neg in ((5, 6), (7, 8), (9, 10)):
+            logits[:, 0, pos] = input_ids[:, 0].float() / 10
+            logits[:, 0, neg] = 1.0
+        return type("O", (), {"logits": logits})()
+
+
+def test_t5_scores_one_decoder_step_in_input_order_with_sorted_batches():
+    texts = ["x" * n for n in (30, 5, 20, 10, 40)]
+    model = _Model()
+    out = rerank.t5_scores(_Tok(), model, "duo-t5", texts, batch_size=2, progress=False)
+    expect = [1 / (1 + math.exp(-(len(t) / 10 - 1))) for t in texts]
+    assert out.tolist() == pytest.approx(expect, rel=1e-6)
+    assert model.calls == [2, 2, 1]
+
+
+def test_answer_words_must_be_single_tokens():
+    class Split(_Tok):
+        def __call__(self, text, add_special_tokens=True, **kw):
+            return type("E", (), {"input_ids": [1, 2]})()
+    with pytest.raises(ValueError, match="splits the answer"):
+        rerank.answer_token_ids(Split(), "duo-t5")
+
+
+def test_real_t5_vocabulary_ids(session_data):
+    """With the tiny stand-in's tokenizer, the ids come from its vocabulary (▁true etc.)."""
+    from pdlib import models
+
+    tok, _ = models.load_t5("tiny/t5")
+    pos, neg = rerank.answer_token_ids(tok, "duo-t5")
+    assert tok.convert_ids_to_tokens([pos, neg]) == ["▁true", "▁false"]
+
+
+def test_cross_encoder_returns_raw_logits_in_order():
+    class CE(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(1))
+
+        def forward(self, input_ids, attention_mask):
+            return type("O", (), {"logits": input_ids[:, :1].float() - 100.0})()  # raw, unbounded
+
+    class Tok:
+        def __call__(self, q, p, **kw):
+            ids = torch.tensor([[len(a) + len(b)] for a, b in zip(q, p)])
+            return _Batch(input_ids=ids, attention_mask=torch.ones_like(ids))
+
+    q, p = ["aa", "a", "aaaa"], ["b", "bbb", "b"]
+    out = rerank.cross_encoder_scores(Tok(), CE(), q, p, batch_size=2, progress=False)
+    assert out.tolist() == [3 - 100.0, 4 - 100.0, 5 - 100.0]

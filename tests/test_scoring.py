@@ -1,0 +1,80 @@
+"""Sharded, resumable teacher scoring: a killed run resumes with no lost or duplicated rows."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pdlib import PdlibError, data, pairs, scoring
+
+
+@pytest.fixture(scope="module")
+def job_inputs(session_data):
+    col = data.load("synthetic/tiny/train")
+    rng = np.random.default_rng(0)
+    docnos = col.docs.docno.to_numpy()
+    sampled = pd.DataFrame([(q, *rng.choice(docnos, 2, replace=False)) for q in col.queries.qid for _ in range(60)],
+                           columns=["qid", "docno_a", "docno_b"])
+    return pairs.both_orders(sampled), col  # 2,400 items
+
+
+def _job(folder, inputs):
+    items, col = inputs
+    return scoring.make_job(folder, "tiny/t5", "duo-t5", items, col.queries, col.docs, batch_size=8)
+
+
+def test_kill_and_resume_equals_an_uninterrupted_run(tmp_path, job_inputs):
+    ref = _job(tmp_path / "ref", job_inputs)
+    assert scoring.run_shard(ref, chunk_size=8, progress=False) == len(job_inputs[0])
+    expected = scoring.merge(ref)
+
+    job = _job(tmp_path / "killed", job_inputs)
+    cmd = [sys.executable, "-m", "pdlib.scoring", str(job), "--chunk-size", "8"]
+    proc = subprocess.Popen(cmd, env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while len(list((job / "chunks").glob("*.parquet"))) < 5 if (job / "chunks").exists() else True:
+        assert proc.poll() is None and time.time() < deadline, "worker ended before it could be killed"
+        time.sleep(0.01)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    n_chunks = len(list((job / "chunks").glob("*.parquet")))
+    assert 5 <= n_chunks < 300  # killed mid-way
+    with pytest.raises(PdlibError, match="unscored"):
+        scoring.merge(job)
+    # restart: only what is missing is scored
+    resumed = subprocess.run(cmd, env=os.environ.copy(), capture_output=True, text=True, check=True)
+    assert f'"scored_now": {len(job_inputs[0]) - 8 * n_chunks}' in resumed.stdout
+    got = scoring.merge(job)
+    pd.testing.assert_frame_equal(got, expected)
+    assert not list(job.glob("**/*.tmp"))  # no half-written chunk left behind
+
+
+def test_shards_cover_every_row_exactly_once(tmp_path, job_inputs):
+    job = _job(tmp_path / "sharded", job_inputs)
+    calls = []
+
+    def fake(prompts):
+        calls.append(len(prompts))
+        return np.arange(len(prompts), dtype=np.float32)
+
+    for shard in (2, 0):
+        scoring.run_shard(job, shard, 3, chunk_size=100, progress=False, score_fn=fake)
+    with pytest.raises(PdlibError, match="800 rows unscored"):
+        scoring.merge(job)
+    scoring.run_shard(job, 1, 3, chunk_size=100, progress=False, score_fn=fake)
+    assert sum(calls) == len(job_inputs[0])
+    assert scoring.run_shard(job, 1, 3, chunk_size=100, progress=False, score_fn=fake) == 0  # nothing left
+    assert len(scoring.merge(job)) == len(job_inputs[0])
+
+
+def test_a_different_job_in_the_same_folder_is_refused(tmp_path, job_inputs):
+    items, col = job_inputs
+    _job(tmp_path / "j", job_inputs)
+    with pytest.raises(PdlibError, match="different scoring job"):
+        scoring.make_job(tmp_path / "j", "tiny/t5", "duo-t5", items.head(10), col.queries, col.docs)
+    with pytest.raises(PdlibError, match="not a scoring job"):
+        scoring.run_shard(tmp_path / "nothing")
