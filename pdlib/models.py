@@ -112,8 +112,9 @@ def load_t5(model_id: str):
     from transformers import AutoTokenizer, T5ForConditionalGeneration
 
     path = local_path(model_id)
+    # eager attention: with T5's relative position bias, SDPA falls back to its slow fp32 "math" kernel
     return AutoTokenizer.from_pretrained(path), \
-        T5ForConditionalGeneration.from_pretrained(path, use_safetensors=True).eval()
+        T5ForConditionalGeneration.from_pretrained(path, use_safetensors=True, attn_implementation="eager").eval()
 
 
 def load_encoder(model_id: str):

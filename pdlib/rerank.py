@@ -76,15 +76,18 @@ def t5_scores(tokenizer, model, kind: str, texts: list[str], batch_size: int = 3
     """Score prompts with one decoder step of a T5 model; returns one float per prompt, in input order."""
     pos_id, neg_id = answer_token_ids(tokenizer, kind)
     device = _device_of(model)
-    order = np.argsort([len(t) for t in texts], kind="stable")
+    # tokenize everything in one call (the Rust tokenizer encodes a batch in parallel), then sort by token
+    # length so that each batch is padded only to its own longest input
+    input_ids = tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]
+    order = np.argsort([len(ids) for ids in input_ids], kind="stable")
     out = np.empty(len(texts), dtype=np.float32)
     start_id = model.config.decoder_start_token_id
     bar = tqdm(total=len(texts), desc=kind, unit="pair" if "{doc_b}" in T5_KINDS[kind][0] else "doc",
                disable=not progress)
     for start in range(0, len(order), batch_size):
         idx = order[start:start + batch_size]
-        enc = tokenizer([texts[i] for i in idx], padding=True, truncation=True, max_length=max_length,
-                        return_tensors="pt").to(device)
+        enc = tokenizer.pad({"input_ids": [input_ids[i] for i in idx]}, pad_to_multiple_of=8,  # few shapes
+                            return_tensors="pt").to(device)
         dec = torch.full((len(idx), 1), start_id, dtype=torch.long, device=device)
         logits = model(**enc, decoder_input_ids=dec, use_cache=False).logits[:, 0, :]
         out[idx] = score_from_logits(kind, logits[:, pos_id], logits[:, neg_id]).cpu().numpy()

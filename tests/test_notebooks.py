@@ -73,3 +73,13 @@ def test_runner_rejects_bad_parameters_before_running_anything(session_data, cap
     with pytest.raises(SystemExit) as exit_:
         runner.main(["--help"])
     assert exit_.value.code == 0
+
+
+@pytest.mark.slow
+def test_01_retrieves_with_colbert_plaid_in_smoke(smoke_run):
+    """The paper's retriever path: the tiny ColBERT checkpoint, indexed and searched by colbert-ai's PLAID."""
+    assert runner.main(["--profile", "smoke", "--only", "01", "-p", "retriever=colbert", "-p", "k_train=20"]) == 0
+    path, key = cache.lookup("smoke", "run_train", "01_retrieve")
+    assert key.model == "tiny/colbert" and "plaid" in {p.name for p in smoke_run.iterdir()}
+    run = cache.read_frame(path)
+    assert run.groupby("qid").size().eq(20).all() and run.qid.nunique() == 240

@@ -38,9 +38,12 @@ class _Tok:
         if isinstance(text, str):
             return type("E", (), {"input_ids": [self.vocab.get(text, 3), 4] if add_special_tokens else
                                   [self.vocab.get(text, 3)]})()
-        n = max(len(t) for t in text)
-        ids = torch.tensor([[len(t)] * n for t in text])
-        return _Batch(input_ids=ids, attention_mask=torch.ones_like(ids))
+        return {"input_ids": [[len(t)] * len(t) for t in text]}  # one token per character
+
+    def pad(self, features, pad_to_multiple_of=None, return_tensors="pt"):
+        n = max(len(ids) for ids in features["input_ids"])
+        ids = torch.tensor([ids + [0] * (n - len(ids)) for ids in features["input_ids"]])
+        return _Batch(input_ids=ids, attention_mask=(ids > 0).long())
 
 
 class _Batch(dict):
