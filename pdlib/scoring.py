@@ -48,6 +48,12 @@ def score(folder: Path, teacher: str, items: pd.DataFrame, queries: pd.DataFrame
     """Make (or resume) the job in `folder`, score it in this process (shard 0 of 1) and merge.
     Used in 02_pointwise and 03_pairwise; for many GPUs run `python -m pdlib.scoring folder` per shard."""
     make_job(folder, teacher, teacher_kind(teacher, pairwise), items, queries, docs, batch_size, max_length)
+    layouts = {f.name.split("-")[1] for f in (Path(folder) / "chunks").glob("*.parquet")}
+    if layouts - {"of001"}:  # workers already ran with another shard count: only they can finish the job
+        try:
+            return merge(folder)
+        except PdlibError as err:
+            raise PdlibError(f"{err} (shards found: {sorted(layouts)})") from None
     run_shard(folder, 0, 1, chunk_size, progress)
     return merge(folder)
 

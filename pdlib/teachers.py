@@ -40,11 +40,16 @@ def _query_lists(seed: int, list_size: int = 8):
     rng = np.random.default_rng(seed)
 
     def sample(qid: str, topic: int):
+        """One grade-2 passage, up to two grade-1 look-alikes, the rest negatives (grade 0)."""
         judged = judged_of.get(qid, [])
-        rivals = rng.choice(planted_by_topic[topic], 4, replace=False).tolist()
-        same = rng.choice(by_topic[topic], 2, replace=False).tolist()
-        other = rng.choice(planted.docno.to_numpy(), list_size, replace=False).tolist()
-        chosen = list(dict.fromkeys(judged + rivals + same + other))[:list_size]
+        best = [d for d in judged if grade[(qid, d)] == 2]
+        near = [d for d in judged if grade[(qid, d)] == 1]
+        chosen = [best[rng.integers(len(best))]] if best else []
+        chosen += [near[i] for i in rng.permutation(len(near))[:2]]
+        pool = rng.choice(planted_by_topic[topic], 6, replace=False).tolist() + \
+            rng.choice(by_topic[topic], 3, replace=False).tolist() + \
+            rng.choice(planted.docno.to_numpy(), list_size, replace=False).tolist()
+        chosen += [d for d in dict.fromkeys(pool) if (qid, d) not in grade][: list_size - len(chosen)]
         return [(text[d], grade.get((qid, d), 0)) for d in chosen]
 
     return [(qt, topic, qid) for qid, qt, topic in zip(q.qid, q.text, q.topic)], sample, rng

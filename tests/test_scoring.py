@@ -78,3 +78,15 @@ def test_a_different_job_in_the_same_folder_is_refused(tmp_path, job_inputs):
         scoring.make_job(tmp_path / "j", "tiny/t5", "duo-t5", items.head(10), col.queries, col.docs)
     with pytest.raises(PdlibError, match="not a scoring job"):
         scoring.run_shard(tmp_path / "nothing")
+
+
+def test_score_merges_what_separate_workers_made(tmp_path, job_inputs):
+    items, col = job_inputs
+    folder = scoring.make_job(tmp_path / "workers", "tiny/duot5", "duo-t5", items, col.queries, col.docs, batch_size=8)
+    fake = lambda prompts: np.full(len(prompts), 0.25, dtype=np.float32)  # noqa: E731
+    scoring.run_shard(folder, 0, 2, progress=False, score_fn=fake)
+    with pytest.raises(PdlibError, match="unscored"):  # worker 1 of 2 has not run: no silent rescoring
+        scoring.score(folder, "tiny/duot5", items, col.queries, col.docs, pairwise=True, batch_size=8)
+    scoring.run_shard(folder, 1, 2, progress=False, score_fn=fake)
+    got = scoring.score(folder, "tiny/duot5", items, col.queries, col.docs, pairwise=True, batch_size=8)
+    assert (got.score == 0.25).all() and len(got) == len(items)
