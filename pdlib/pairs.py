@@ -36,7 +36,7 @@ def sample_pairs(ranked: pd.DataFrame, k: int = 100, delta: int = 10, n_pairs: i
 def training_examples(pointwise: pd.DataFrame, pairs: pd.DataFrame, n_passages: int = 64) -> pd.DataFrame:
     """One row per query for distillation (Used in 04_distill): `qid, docnos` (pointwise-sorted top
     n_passages), `teacher_scores`, and `pair_i, pair_j` (positions into docnos of the sampled pairs; pairs
-    with a passage outside the top n_passages are dropped). `pair_probs` joins in 03's teacher later."""
+    with a passage outside the top n_passages are dropped), `pair_probs` (03's P_pair(d_i ≻ d_j | q))."""
     rows = []
     pairs_by_q = dict(tuple(pairs.groupby("qid")))
     for qid, group in pointwise.sort_values(["qid", "score"], ascending=[True, False]).groupby("qid", sort=True):
@@ -44,9 +44,10 @@ def training_examples(pointwise: pd.DataFrame, pairs: pd.DataFrame, n_passages: 
         pos = {d: i for i, d in enumerate(top.docno)}
         qp = pairs_by_q.get(qid, pairs.iloc[:0])
         keep = qp.docno_a.isin(pos) & qp.docno_b.isin(pos)
+        probs = qp.prob[keep].astype(float).tolist() if "prob" in qp else [float("nan")] * int(keep.sum())
         rows.append((qid, top.docno.tolist(), top.score.astype(float).tolist(),
-                     [pos[d] for d in qp.docno_a[keep]], [pos[d] for d in qp.docno_b[keep]]))
-    return pd.DataFrame(rows, columns=["qid", "docnos", "teacher_scores", "pair_i", "pair_j"])
+                     [pos[d] for d in qp.docno_a[keep]], [pos[d] for d in qp.docno_b[keep]], probs))
+    return pd.DataFrame(rows, columns=["qid", "docnos", "teacher_scores", "pair_i", "pair_j", "pair_probs"])
 
 
 # --- pairwise teacher outputs (03_pairwise) ------------------------------------------------------------

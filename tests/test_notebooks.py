@@ -40,6 +40,8 @@ def test_smoke_profile_runs_end_to_end(smoke_run):
     assert ((sampled.rank_a - sampled.rank_b).abs() < 10).all()
     examples = cache.read_frame(cache.lookup("smoke", "examples_train", "04_distill")[0])
     assert examples.docnos.map(len).eq(64).all()
+    assert examples.pair_probs.map(len).equals(examples.pair_i.map(len))
+    assert all(0 <= p <= 1 for probs in examples.pair_probs for p in probs)
     target = cache.read_frame(cache.lookup("smoke", "run_target", "06_domain_adapt")[0])
     assert target.qid.nunique() == 120
     out = paths.figures_dir() / "smoke"

@@ -65,3 +65,10 @@ def test_training_examples_positions():
     ex = pairs.training_examples(point, sampled, n_passages=2).iloc[0]
     assert ex.docnos == ["b", "c"] and ex.teacher_scores == [3.0, 2.0]
     assert list(ex.pair_i) == [0] and list(ex.pair_j) == [1]  # (a, b) dropped: a is not in the top 2
+
+
+def test_training_examples_carry_pair_probabilities():
+    point = pd.DataFrame({"qid": "q", "docno": ["a", "b", "c"], "score": [1.0, 3.0, 2.0]})
+    table = pd.DataFrame({"qid": "q", "docno_a": ["b", "c"], "docno_b": ["c", "a"], "prob": [0.9, 0.4]})
+    ex = pairs.training_examples(point, table, n_passages=3).iloc[0]
+    assert list(ex.pair_i) == [0, 1] and list(ex.pair_j) == [1, 2] and list(ex.pair_probs) == [0.9, 0.4]
