@@ -50,10 +50,6 @@ def path(k: Key, name: str = "", root: Path | None = None) -> Path:
     return base / name if name else base
 
 
-def exists(k: Key, name: str, root: Path | None = None) -> bool:
-    return path(k, name, root).exists()
-
-
 @contextlib.contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
     """Yield a temporary path beside `target` (file or folder); rename it onto `target` on success only."""

@@ -113,33 +113,11 @@ def cross_encoder_scores(tokenizer, model, queries: list[str], passages: list[st
     return out
 
 
-def pointwise_scorer(model_id: str, batch_size: int = 64, max_length: int = 512, progress: bool = True):
-    """`fn(queries, passages) -> scores` for a pointwise teacher id (cross-encoder, monoT5 or LLM)."""
-    from . import models
-
-    kind = models.spec(model_id).kind
-    if kind == "cross-encoder":
-        tok, model = models.load_seq_classifier(model_id)
-        return lambda q, p: cross_encoder_scores(tok, _on_device(model), q, p, batch_size, max_length, progress)
-    t5_kind = {"mono-t5": "mono-t5", "instruct-t5": "llm-point"}.get(kind)
-    if t5_kind is None:
-        raise ValueError(f"{model_id} ({kind}) is not a pointwise teacher")
-    tok, model = models.load_t5(model_id)
-    model = _on_device(model)
-    return lambda q, p: t5_scores(tok, model, t5_kind, [prompt(t5_kind, a, b) for a, b in zip(q, p)], batch_size,
-                                  max_length, progress)
-
-
-def _on_device(model):
+def on_device(model):
+    """Move a teacher to the GPU in bf16 when there is one (CPU stays fp32)."""
     if torch.cuda.is_available():
         return model.to("cuda", dtype=torch.bfloat16)
     return model
-
-
-def rerank_run(run: pd.DataFrame, query_text: dict[str, str], doc_text: dict[str, str], score_fn) -> pd.DataFrame:
-    """Score every (qid, docno) of a run with `score_fn(queries, passages)` -> `qid, docno, score`."""
-    scores = score_fn([query_text[q] for q in run.qid], [doc_text[d] for d in run.docno])
-    return pd.DataFrame({"qid": run.qid.to_numpy(), "docno": run.docno.to_numpy(), "score": scores})
 
 
 def to_run(scores: pd.DataFrame) -> pd.DataFrame:

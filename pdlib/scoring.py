@@ -133,11 +133,11 @@ def _teacher_fn(job: dict):
 
     if job["kind"] == "cross-encoder":
         tok, model = models.load_seq_classifier(job["teacher"])
-        model = rerank._on_device(model)
+        model = rerank.on_device(model)
         return lambda pairs: rerank.cross_encoder_scores(tok, model, [q for q, _ in pairs], [p for _, p in pairs],
                                                          job["batch_size"], job["max_length"], progress=False)
     tok, model = models.load_t5(job["teacher"])
-    model = rerank._on_device(model)
+    model = rerank.on_device(model)
     return lambda prompts: rerank.t5_scores(tok, model, job["kind"], prompts, job["batch_size"], job["max_length"],
                                             progress=False)
 
