@@ -144,8 +144,33 @@ def _doc_text(doc) -> str:
     return f"{title} {text}".strip() if title else text
 
 
+SQUAD_ID = "pdlib-odqa/squad/dev"
+
+
+def squad_questions(path: Path | str | None = None) -> pd.DataFrame:
+    """SQuAD dev questions with answers, from DPR's qas file (one JSON object a line: question, answer list),
+    which ir_datasets does not carry. Default: data/odqa/squad-dev.jsonl, else ../shared/data/odqa's copy."""
+    import json
+
+    candidates = [Path(path)] if path else [paths.data_dir() / "odqa" / "squad-dev.jsonl",
+                                            paths.shared_data_dir() / "odqa" / "topics.dpr.squad.test.txt"]
+    found = next((c for c in candidates if c.exists()), None)
+    if found is None:
+        raise PdlibError(f"SQuAD questions not found (looked at {', '.join(map(str, candidates))}): place DPR's "
+                         f"squad1-dev qas file (question + answer per line, JSON) at {candidates[0]}")
+    rows = [json.loads(line) for line in found.read_text().splitlines() if line.strip()]
+    return pd.DataFrame({"qid": [f"squad-{i}" for i in range(len(rows))], "text": [r["question"] for r in rows],
+                         "answers": [list(r["answer"]) for r in rows]})
+
+
 def load(dataset_id: str, docs: bool = True) -> Collection:
-    """Load a dataset id as typed tables (Used in 01-06). docs=False skips the corpus (queries + qrels)."""
+    """Load a dataset id as typed tables (Used in 01-06). docs=False skips the corpus (queries + qrels).
+
+    SQuAD (Table 2) has no ir_datasets id: `pdlib-odqa/squad/dev` pairs DPR's questions (squad_questions)
+    with the DPR Wikipedia passages of `dpr-w100`; its relevance comes from answers, not qrels."""
+    if dataset_id == SQUAD_ID:
+        corpus = load("dpr-w100", docs=True).docs if docs else pd.DataFrame(columns=["docno", "text"])
+        return Collection(SQUAD_ID, corpus, squad_questions(), pd.DataFrame(columns=["qid", "docno", "relevance"]))
     ds = _irds(dataset_id)
     try:
         doc_df = pd.DataFrame(((d.doc_id, _doc_text(d)) for d in ds.docs_iter()), columns=["docno", "text"]) \

@@ -106,3 +106,20 @@ def test_binding_separates_a_cross_encoder_from_a_bag_of_words_encoder():
     best = rel[rel.relevance == 2]
     assert evaluate.evaluate(_frame(joint), best, ["RR@10"])["RR@10"] == pytest.approx(1.0)
     assert evaluate.evaluate(_frame(bow), best, ["RR@10"])["RR@10"] < 0.75
+
+
+def test_squad_questions_come_from_dprs_file(session_data):
+    col = data.load(data.SQUAD_ID, docs=False)
+    assert len(col.queries) == 10570  # SQuAD v1.1 dev, as DPR distributes it
+    first = col.queries.iloc[0]
+    assert first.text == "Which NFL team represented the AFC at Super Bowl 50?" and "Denver Broncos" in first.answers
+    assert data.ODQA["squad"] == data.SQUAD_ID
+
+
+def test_squad_without_the_file_says_where_to_put_it(tmp_path, monkeypatch):
+    from pdlib import paths
+
+    monkeypatch.setattr(paths, "shared_data_dir", lambda: tmp_path)
+    monkeypatch.setattr(paths, "data_dir", lambda: tmp_path)
+    with pytest.raises(PdlibError, match="place DPR's squad1-dev qas file"):
+        data.squad_questions()
