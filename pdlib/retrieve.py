@@ -17,7 +17,7 @@ RUN_COLUMNS = ["qid", "docno", "score", "rank"]
 
 
 def encode(model, texts: list[str], batch_size: int = 64, normalize: bool = False,
-           progress: bool = True, desc: str = "encode") -> np.ndarray:
+           progress: bool = True) -> np.ndarray:
     """Embed texts with a sentence-transformers model as float32 (rows L2-normalised if `normalize`)."""
     emb = model.encode(list(texts), batch_size=batch_size, convert_to_numpy=True, normalize_embeddings=normalize,
                        show_progress_bar=progress)

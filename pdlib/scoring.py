@@ -107,7 +107,7 @@ def run_shard(folder: Path, shard: int = 0, n_shards: int = 1, chunk_size: int =
     d_text = dict(cache.read_frame(folder / "docs.parquet").itertuples(index=False))
     kind = job["kind"]
     pair = kind in PAIR_KINDS
-    done_rows = sum(len(chunks[c]) for c in range(len(chunks)) if c not in set(todo))
+    done_rows = len(rows) - sum(len(chunks[c]) for c in todo)
     bar = tqdm(total=len(rows), initial=done_rows, desc=f"{kind} shard {shard}/{n_shards}",
                unit="pair" if pair else "doc", disable=not progress)
     scored = 0
