@@ -104,3 +104,16 @@ def disagreement(pair_table: pd.DataFrame, pointwise: pd.DataFrame) -> float:
     sa = s.reindex(list(zip(pair_table.qid, pair_table.docno_a))).to_numpy()
     sb = s.reindex(list(zip(pair_table.qid, pair_table.docno_b))).to_numpy()
     return float(np.mean((sa > sb) != (pair_table.prob.to_numpy() > 0.5)))
+
+
+def agreement(pair_table: pd.DataFrame, scores: pd.DataFrame) -> float:
+    """Fraction of the teacher's decided pairs (p ≠ ½) that a scorer orders the same way: sign(s_a − s_b) =
+    sign(p − ½). pair_table: qid, docno_a, docno_b, prob; scores: qid, docno, score (e.g. a student's).
+    Used in 04_distill for held-out agreement with the pairwise teacher (before vs after distillation)."""
+    s = scores.set_index(["qid", "docno"]).score
+    t = pair_table[pair_table.prob != 0.5]
+    a = s.reindex(pd.MultiIndex.from_arrays([t.qid, t.docno_a])).to_numpy()
+    b = s.reindex(pd.MultiIndex.from_arrays([t.qid, t.docno_b])).to_numpy()
+    if len(t) == 0 or np.isnan(a).any() or np.isnan(b).any():
+        raise ValueError("agreement: every pair needs a score for both passages (and the teacher must decide some pair)")
+    return float(np.mean((a > b) == (t.prob.to_numpy() > 0.5)))

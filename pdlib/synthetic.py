@@ -5,8 +5,8 @@ Built so that relevance is learnable and a cross-encoder teacher can beat a dual
 * every document belongs to a *topic* (topic words) and carries two *bindings* — an attribute word
   immediately followed by an object word ("vemo kadu");
 * a query names its topic (two topic words) and one binding "a o";
-* relevance (graded): 2 = same topic and the binding appears bound ("a o" adjacent);
-  1 = same topic and both words appear, but bound to other words ("a o2 ... a2 o");
+* relevance (graded): 2 = one of the query's topic words and the binding appears bound ("a o" adjacent);
+  1 = a topic word and both binding words appear, but bound to other words ("a o2 ... a2 o");
   0 = anything else (not listed in qrels).
 
 For each query the generator plants one grade-2 document and one or more grade-1 "swapped" documents
@@ -28,7 +28,7 @@ import pandas as pd
 from . import paths
 from .data import register_local
 
-GENERATOR_VERSION = 2  # bump when generate() changes: it is part of every synthetic set's id
+GENERATOR_VERSION = 3  # bump when generate() changes: it is part of every synthetic set's id
 _CONS, _VOWELS = "bdfgklmnprstvz", "aeiou"
 # Words the T5 stand-ins must carry as single tokens (monoT5 true/false, LLM Yes/No and A/B prompts).
 PROMPT_WORDS = ("Query", "Document", "Document0", "Document1", "Relevant", "true", "false", "Yes", "No",
@@ -78,10 +78,15 @@ def _doc(rng, topic_words, bindings, n_topic, fillers, n_fill, must=()) -> str:
     return " ".join(w for i in order for w in units[i])
 
 
-def grade(query: tuple[int, str, str], doc_topic: int, doc_words: list[str]) -> int:
-    """Relevance of a document (its topic, its words) to a query (topic, attribute, object)."""
-    topic, attr, obj = query
+def grade(query: tuple, doc_topic: int, doc_words: list[str]) -> int:
+    """Relevance of a document (its topic, its words) to a query (topic, attribute, object[, topic words]).
+
+    With the query's topic words given, the document must also contain one of them (generator version 3):
+    relevance is then visible in the text alone, which a reranker can learn from a few thousand examples."""
+    topic, attr, obj, *named = query
     if doc_topic != topic or attr not in doc_words or obj not in doc_words:
+        return 0
+    if named and not set(named[0]) & set(doc_words):
         return 0
     bound = any(a == attr and b == obj for a, b in zip(doc_words, doc_words[1:]))
     return 2 if bound else 1
@@ -112,7 +117,7 @@ def generate(spec: SyntheticSpec) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]
             a2 = str(rng.choice([x for x in attrs if x != a]))
             o2 = str(rng.choice([x for x in objs if x != o]))
             tw = list(rng.choice(topics[t], 2, replace=False))
-            rows.append((t, a, o, f"{tw[0]} {tw[1]} {a} {o}"))
+            rows.append((t, a, o, f"{tw[0]} {tw[1]} {a} {o}", tuple(tw)))
             docs.append((t, _doc(rng, topics[t], [(a, o), (a2, o2)], spec.doc_topic_words, fillers,
                                  spec.doc_filler_words, must=tw)))
             for _ in range(spec.swapped_per_query):
@@ -139,9 +144,9 @@ def generate(spec: SyntheticSpec) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]
         start += len(rows)
         queries[split] = pd.DataFrame({"qid": qids, "text": [r[3] for r in rows], "topic": [r[0] for r in rows]})
         rel = []
-        for qid, (t, a, o, _) in zip(qids, rows):
+        for qid, (t, a, o, _, tw) in zip(qids, rows):
             for j in np.flatnonzero(doc_topic == t):
-                g = grade((t, a, o), int(t), doc_words[j])
+                g = grade((t, a, o, tw), int(t), doc_words[j])
                 if g:
                     rel.append((qid, doc_df.docno[j], g))
         qrels[split] = pd.DataFrame(rel, columns=["qid", "docno", "relevance"])

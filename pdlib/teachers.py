@@ -5,8 +5,9 @@ tuned (flan-t5). Their tiny stand-ins get the same kind of supervision on the sy
 that in the smoke profile the teachers really are better than the student and distillation has something
 to teach. Not used for real checkpoints.
 
-Targets are graded: within one query's list the target distribution is softmax(3 * grade); pairwise
-targets are 1 / 0 / 0.5 for a better / worse / equally relevant first passage.
+Targets are graded: a passage's target probability is grade / 2 (0, ½, 1); pairwise targets are 1 / 0 / 0.5
+for a better / worse / equally relevant first passage. Lists mix the judged passages with negatives from a
+lexical top-30 (as MS MARCO rerankers are trained on BM25 negatives) and random ones.
 """
 from __future__ import annotations
 
@@ -30,26 +31,36 @@ def _query_lists(seed: int, list_size: int = 8):
     docs, queries, qrels = generate(replace(PRESETS["smoke"], n_train=TEACHER_QUERIES, n_dev=0, n_test=0))
     q, rel = queries["train"], qrels["train"]
     grade = {(a, b): g for a, b, g in rel.itertuples(index=False)}
-    by_topic = {t: g.docno.to_numpy() for t, g in docs.groupby("topic")}
-    # passages judged for *some* training query: used as negatives for the others, so that a passage's
-    # identity ("it was relevant in training") says nothing and only its match with the query counts
-    planted = docs[docs.docno.isin(set(rel.docno))]
-    planted_by_topic = {t: g.docno.to_numpy() for t, g in planted.groupby("topic")}
     judged_of = rel.groupby("qid").docno.apply(list).to_dict()
-    text = dict(zip(docs.docno, docs.text))
+    # hard negatives as a first-stage retriever returns them (as MS MARCO rerankers are trained on BM25's
+    # top-k): the 30 passages sharing the most words with the query, minus the judged ones
+    vocab = {w: i for i, w in enumerate(sorted({w for t in docs.text for w in t.split()}))}
+
+    def bag(texts):
+        m = np.zeros((len(texts), len(vocab)), dtype=np.float32)
+        for r, t in enumerate(texts):
+            m[r, [vocab[w] for w in t.split() if w in vocab]] = 1.0
+        return m
+
     rng = np.random.default_rng(seed)
+    overlap = bag(list(q.text)) @ bag(list(docs.text)).T + rng.random((len(q), len(docs)), dtype=np.float32) * 0.1
+    top = np.argpartition(-overlap, 30, axis=1)[:, :30]
+    hard = {qid: [d for d in docs.docno.to_numpy()[row] if (qid, d) not in grade] for qid, row in zip(q.qid, top)}
+    del overlap
+    text = dict(zip(docs.docno, docs.text))
+    all_docs = docs.docno.to_numpy()
 
     def sample(qid: str, topic: int):
-        """One grade-2 passage, up to two grade-1 look-alikes, the rest negatives (grade 0)."""
+        """One grade-2 passage, up to two grade-1 look-alikes, the rest negatives (grade 0): half hard, half random."""
         judged = judged_of.get(qid, [])
         best = [d for d in judged if grade[(qid, d)] == 2]
         near = [d for d in judged if grade[(qid, d)] == 1]
         chosen = [best[rng.integers(len(best))]] if best else []
         chosen += [near[i] for i in rng.permutation(len(near))[:2]]
-        pool = rng.choice(planted_by_topic[topic], 6, replace=False).tolist() + \
-            rng.choice(by_topic[topic], 3, replace=False).tolist() + \
-            rng.choice(planted.docno.to_numpy(), list_size, replace=False).tolist()
-        chosen += [d for d in dict.fromkeys(pool) if (qid, d) not in grade][: list_size - len(chosen)]
+        n_neg = list_size - len(chosen)
+        negatives = [hard[qid][i] for i in rng.permutation(len(hard[qid]))[: n_neg - n_neg // 2]]
+        negatives += [d for d in rng.choice(all_docs, n_neg, replace=False) if (qid, d) not in grade]
+        chosen += negatives[:n_neg]
         return [(text[d], grade.get((qid, d), 0)) for d in chosen]
 
     return [(qt, topic, qid) for qid, qt, topic in zip(q.qid, q.text, q.topic)], sample, rng
@@ -62,14 +73,9 @@ def _optimizer(model, lr: float, steps: int):
     return opt, torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warm))
 
 
-def _listwise_loss(scores: torch.Tensor, grades: torch.Tensor) -> torch.Tensor:
-    target = torch.softmax(3.0 * grades, dim=-1)
-    return -(target * torch.log_softmax(scores, dim=-1)).sum(-1).mean()
-
-
-def train_cross_encoder(tokenizer, model, steps: int = 300, batch_queries: int = 16, lr: float = 2e-3,
+def train_cross_encoder(tokenizer, model, steps: int = 1000, batch_queries: int = 16, lr: float = 1e-3,
                         seed: int = 0, progress: bool = True):
-    """Listwise training of a one-logit cross-encoder on the synthetic train queries."""
+    """Graded binary cross-entropy (target grade / 2) of a one-logit cross-encoder on the synthetic queries."""
     torch.manual_seed(seed)
     queries, sample, rng = _query_lists(seed)
     opt, sched = _optimizer(model, lr, steps)
@@ -79,9 +85,9 @@ def train_cross_encoder(tokenizer, model, steps: int = 300, batch_queries: int =
         lists = [sample(qid, topic) for _, topic, qid in batch]
         enc = tokenizer([qt for (qt, _, _), lst in zip(batch, lists) for _ in lst],
                         [t for lst in lists for t, _ in lst], padding=True, return_tensors="pt")
-        scores = model(**enc).logits[:, 0].view(batch_queries, -1)
-        grades = torch.tensor([[g for _, g in lst] for lst in lists], dtype=torch.float32)
-        loss = _listwise_loss(scores, grades)
+        scores = model(**enc).logits[:, 0]
+        grades = torch.tensor([g for lst in lists for _, g in lst], dtype=torch.float32)
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(scores, grades / 2)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -97,7 +103,7 @@ def _t5_margin(tokenizer, model, kind: str, prompts: list[str]) -> torch.Tensor:
     return logits[:, pos] - logits[:, neg]
 
 
-def train_t5_teacher(tokenizer, model, steps: int = 300, batch_queries: int = 16, lr: float = 2e-3,
+def train_t5_teacher(tokenizer, model, steps: int = 1200, batch_queries: int = 16, lr: float = 1e-3,
                      seed: int = 0, progress: bool = True):
     """Multi-task training of one tiny T5 on the four prompt formats (monoT5, duoT5, Appendix C.1 Yes/No
     and A/B), so the same stand-in can play monoT5, duoT5 and the instruction-following LLM."""
@@ -112,10 +118,9 @@ def train_t5_teacher(tokenizer, model, steps: int = 300, batch_queries: int = 16
         lists = [sample(qid, topic) for _, topic, qid in batch]
         if kind in ("mono-t5", "llm-point"):
             prompts = [rerank.prompt(kind, qt, t) for (qt, _, _), lst in zip(batch, lists) for t, _ in lst]
-            margin = _t5_margin(tokenizer, model, kind, prompts).view(batch_queries, -1)
-            grades = torch.tensor([[g for _, g in lst] for lst in lists], dtype=torch.float32)
-            loss = _listwise_loss(margin, grades) + \
-                torch.nn.functional.binary_cross_entropy_with_logits(margin, (grades == 2).float())
+            margin = _t5_margin(tokenizer, model, kind, prompts)
+            grades = torch.tensor([g for lst in lists for _, g in lst], dtype=torch.float32)
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(margin, grades / 2)
         else:
             prompts, targets = [], []
             for (qt, _, _), lst in zip(batch, lists):

@@ -1,0 +1,388 @@
+"""Distillation training: one loop, two students (Used in 04_distill, 06_domain_adapt; §3, §4.2, Table 7).
+
+    L = L_CL + λ_KD·L_KD + λ_pair·L_pair    (supervised)      L_ZS = L_KD + λ_pair·L_pair    (use_cl=False)
+
+* **ColBERT** student (late interaction: MaxSim over L2-normalised token vectors, [Q]/[D] markers, a linear
+  projection to 128 dims) is colbert-ai's own `ColBERT` module, initialised from a colbert-ai checkpoint
+  (ColBERTv2) or a plain BERT (bert-base-uncased, the Table 3 initialisation row) and saved with colbert-ai's
+  `save()`, so 01_retrieve's PLAID indexer loads it for the next iteration and for evaluation.
+* **DPR** student (dual encoder, dot product of the pooled vectors) is a sentence-transformers model, saved as
+  a sentence-transformers folder (`SentenceTransformer(path)` loads it). If the model L2-normalises its
+  embeddings (all-MiniLM-L6-v2 does) the cosine is multiplied by 20, sentence-transformers' usual scale.
+
+A training *job* is a folder: `job.json` (the config and where the examples are), `state.pt` (the last
+checkpoint: weights, optimizer, scheduler, RNG, step, loss log), then `model/` (the trained student) and
+`log.csv` (the loss components per step). `run(folder)` resumes from `state.pt` if there is one; the data
+order depends only on (seed, step), so a resumed run ends at the same weights as an uninterrupted one.
+
+Launch: in a notebook, `train.train(folder, config, examples, ...)`; from a shell, on any number of GPUs
+(data-parallel, each rank takes its slice of every batch):
+
+    torchrun --nproc_per_node 8 -m pdlib.train data/<…>/train-job      # or: python -m pdlib.train <job>
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from . import PdlibError, losses
+
+
+@dataclass
+class TrainConfig:
+    student: str = "dpr"              # dpr | colbert
+    init: str = "tiny/bi-encoder"     # model id (pdlib.models) or folder the student starts from
+    steps: int = 200                  # optimizer steps (Table 7: 100k)
+    batch_size: int = 8               # queries per step (Table 7: 32)
+    n_passages: int = 16              # passages per query, pointwise order (Table 7: 64)
+    lr: float = 1e-5                  # AdamW (Table 7: 1e-5)
+    warmup: int = 0                   # linear warm-up steps, then linear decay to 0
+    temperature: float = 1.0          # τ of P_point (Table 7: 1.0)
+    lambda_kd: float = 1.0            # λ_KD (Table 7: 1.0)
+    lambda_pair: float = 3.0          # λ_pair (Table 7: 3.0)
+    use_cl: bool = True               # L_CL with the labelled positive; False: L_ZS (§4.2, zero-shot)
+    in_batch: bool = False            # L_CL also against the other queries' passages (ColBERT's in-batch negatives)
+    doc_maxlen: int = 180             # passage tokens (Table 7: 180)
+    query_maxlen: int = 32            # query tokens (Table 7: 32)
+    checkpoint_every: int = 50        # steps between checkpoints (state.pt)
+    max_grad_norm: float = 2.0        # gradient clipping, as colbert-ai's trainer
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.student not in ("dpr", "colbert"):
+            raise PdlibError(f"student must be 'dpr' or 'colbert', got {self.student!r}")
+        for name in ("steps", "batch_size", "checkpoint_every"):
+            if getattr(self, name) < 1:
+                raise PdlibError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.n_passages < 2:
+            raise PdlibError(f"n_passages must be at least 2 (a positive and a negative), got {self.n_passages}")
+        if not self.use_cl and not (self.lambda_kd or self.lambda_pair):
+            raise PdlibError("nothing to train: use_cl=False with lambda_kd = lambda_pair = 0")
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise PdlibError(f"unknown training options {unknown}: known are {sorted(known)}")
+        return cls(**values)
+
+
+# --- the two students -----------------------------------------------------------------------------------
+class DPRStudent(torch.nn.Module):
+    """Dual encoder: s(q, d) = scale · ⟨E(q), E(d)⟩ with a sentence-transformers encoder E."""
+
+    def __init__(self, init: str, cfg: TrainConfig, device: str):
+        super().__init__()
+        from . import models
+
+        self.st = models.load_bi_encoder(init, device=device)
+        self.st.max_seq_length = max(cfg.doc_maxlen, cfg.query_maxlen)
+        self.cfg = cfg
+        normalises = any(type(m).__name__ == "Normalize" for m in self.st)
+        self.scale = 20.0 if normalises else 1.0
+
+    def _embed(self, texts: list[str], maxlen: int) -> torch.Tensor:
+        feats = self.st.tokenize(texts)
+        feats = {k: v[:, :maxlen].to(self.st.device) if torch.is_tensor(v) and v.dim() == 2 else v
+                 for k, v in feats.items()}
+        return self.st(feats)["sentence_embedding"]
+
+    def encode(self, queries: list[str], docs: list[str]):
+        return self._embed(queries, self.cfg.query_maxlen), self._embed(docs, self.cfg.doc_maxlen)
+
+    def scores(self, Q: torch.Tensor, D: torch.Tensor, n: int, all_pairs: bool = False) -> torch.Tensor:
+        """(B, n) scores of each query against its own n passages, or (B, B·n) against all passages."""
+        if all_pairs:
+            return self.scale * Q @ D.T
+        return self.scale * torch.einsum("bh,bnh->bn", Q, D.view(Q.shape[0], n, -1))
+
+    def save(self, folder: Path) -> None:
+        self.st.save(str(folder), safe_serialization=True)
+
+
+class ColBERTStudent(torch.nn.Module):
+    """colbert-ai's ColBERT: s(q, d) = Σ_i max_j ⟨q_i, d_j⟩ over normalised token vectors (MaxSim)."""
+
+    def __init__(self, init: str, cfg: TrainConfig, device: str):
+        super().__init__()
+        from colbert.infra import ColBERTConfig
+        from colbert.modeling.colbert import ColBERT
+        from colbert.modeling.tokenization import DocTokenizer, QueryTokenizer
+
+        from . import models
+        from .plaid import _setup_extensions
+
+        _setup_extensions()
+        path = models.local_path(init)
+        config = ColBERTConfig(checkpoint=path, doc_maxlen=cfg.doc_maxlen, query_maxlen=cfg.query_maxlen,
+                               dim=128, similarity="cosine", gpus=int(device.startswith("cuda")))
+        self.colbert = ColBERT(name=path, colbert_config=config).to(device)
+        self.query_tok, self.doc_tok = QueryTokenizer(config), DocTokenizer(config)
+
+    def encode(self, queries: list[str], docs: list[str]):
+        Q = self.colbert.query(*self.query_tok.tensorize(queries))
+        D, mask = self.colbert.doc(*self.doc_tok.tensorize(docs), keep_dims="return_mask")
+        return Q, (D.float(), mask)
+
+    def scores(self, Q: torch.Tensor, D, n: int, all_pairs: bool = False) -> torch.Tensor:
+        from colbert.modeling.colbert import colbert_score
+
+        D, mask = D
+        if not all_pairs:  # colbert-ai's own MaxSim over aligned (query, passage) pairs
+            return colbert_score(Q.repeat_interleave(n, dim=0), D, mask, self.colbert.colbert_config).view(-1, n)
+        sim = torch.einsum("qid,pjd->qpij", Q, D).masked_fill(~mask.squeeze(-1)[None, :, None, :], -9999)
+        return sim.max(-1).values.sum(-1)                                        # MaxSim, summed over query tokens
+
+    def save(self, folder: Path) -> None:
+        self.colbert.save(str(folder))
+
+
+def make_student(cfg: TrainConfig, device: str = "cpu") -> torch.nn.Module:
+    return (DPRStudent if cfg.student == "dpr" else ColBERTStudent)(cfg.init, cfg, device)
+
+
+@torch.inference_mode()
+def score_items(student: str, model: str, items: pd.DataFrame, query_text: dict[str, str],
+                doc_text: dict[str, str], batch_size: int = 64, **config) -> pd.DataFrame:
+    """Scores s(q, d) of a student (`dpr` | `colbert`, a model id or trained folder) for given (qid, docno)
+    rows, e.g. the passages of held-out teacher pairs. Returns qid, docno, score."""
+    net = make_student(TrainConfig(student=student, init=str(model), **config)).eval()
+    items = items[["qid", "docno"]].drop_duplicates().reset_index(drop=True)
+    out = []
+    for i in range(0, len(items), batch_size):
+        chunk = items.iloc[i:i + batch_size]
+        Q, D = net.encode([query_text[q] for q in chunk.qid], [doc_text[d] for d in chunk.docno])
+        out.append(net.scores(Q, D, 1)[:, 0].float().cpu().numpy())
+    return items.assign(score=np.concatenate(out) if out else np.zeros(0))
+
+
+# --- data -----------------------------------------------------------------------------------------------
+@dataclass
+class Batch:
+    queries: list[str]
+    docs: list[str]            # B·n passage texts, query-major
+    teacher: torch.Tensor      # (B, n) pointwise teacher scores
+    positive: torch.Tensor     # (B,) position of the labelled positive, −1 if none among the n
+    pair_i: torch.Tensor       # (B, P)
+    pair_j: torch.Tensor
+    pair_probs: torch.Tensor
+    pair_mask: torch.Tensor
+
+
+class Examples:
+    """The training examples of 04_distill (pdlib.pairs.training_examples) with the texts they refer to."""
+
+    def __init__(self, examples: pd.DataFrame, query_text: dict[str, str], doc_text: dict[str, str],
+                 positives: dict[str, set[str]], n: int):
+        keep = examples.docnos.map(len) >= n
+        if not keep.any():
+            raise PdlibError(f"no training query has {n} passages: lower n_passages or retrieve a deeper top-k")
+        self.frame = examples[keep].reset_index(drop=True)
+        self.dropped = int((~keep).sum())
+        self.query_text, self.doc_text, self.positives, self.n = query_text, doc_text, positives, n
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def order(self, seed: int, step: int, batch_size: int) -> np.ndarray:
+        """Row indices of batch `step`: epochs are seeded permutations, so any step is found from (seed, step)."""
+        start = step * batch_size
+        rows = []
+        while len(rows) < batch_size:
+            epoch, offset = divmod(start + len(rows), len(self))
+            perm = np.random.default_rng([seed, epoch]).permutation(len(self))
+            rows.extend(perm[offset: offset + batch_size - len(rows)].tolist())
+        return np.asarray(rows)
+
+    def batch(self, rows: np.ndarray) -> Batch:
+        n, sub = self.n, self.frame.iloc[rows]
+        docs = [list(d[:n]) for d in sub.docnos]
+        pos = [next((i for i, d in enumerate(ds) if d in self.positives.get(q, ())), -1) for q, ds in zip(sub.qid, docs)]
+        P = max(1, max(len(x) for x in sub.pair_i))
+
+        def pad(col, fill):
+            return [list(v) + [fill] * (P - len(v)) for v in sub[col]]
+        pi, pj = torch.tensor(pad("pair_i", 0)), torch.tensor(pad("pair_j", 0))
+        mask = torch.tensor([[k < len(v) for k in range(P)] for v in sub.pair_i]) & (pi < n) & (pj < n)
+        return Batch(queries=[self.query_text[q] for q in sub.qid],
+                     docs=[self.doc_text[d] for ds in docs for d in ds],
+                     teacher=torch.tensor(np.stack([np.asarray(s[:n], dtype=np.float32) for s in sub.teacher_scores])),
+                     positive=torch.tensor(pos), pair_i=pi.clamp(max=n - 1), pair_j=pj.clamp(max=n - 1),
+                     pair_probs=torch.tensor(pad("pair_probs", 0.5), dtype=torch.float32), pair_mask=mask)
+
+
+def batch_loss(student, batch: Batch, cfg: TrainConfig) -> dict[str, torch.Tensor]:
+    """Student scores of one batch and L = L_CL + λ_KD·L_KD + λ_pair·L_pair (pdlib.losses)."""
+    n = len(batch.docs) // len(batch.queries)
+    Q, D = student.encode(batch.queries, batch.docs)
+    s = student.scores(Q, D, n)
+    dev = s.device
+    out = losses.total_loss(s, batch.teacher.to(dev), batch.pair_i.to(dev), batch.pair_j.to(dev),
+                            batch.pair_probs.to(dev), batch.pair_mask.to(dev), positive=None,
+                            temperature=cfg.temperature, lambda_kd=cfg.lambda_kd, lambda_pair=cfg.lambda_pair)
+    has = batch.positive >= 0
+    if cfg.use_cl and has.any():
+        if cfg.in_batch:
+            s_all = student.scores(Q, D, n, all_pairs=True)[has.to(dev)]
+            cl = losses.contrastive_loss(s_all, batch.positive[has].to(dev) + torch.arange(len(has), device=dev)[has.to(dev)] * n)
+        else:
+            cl = losses.contrastive_loss(s[has.to(dev)], batch.positive[has].to(dev))
+        out["loss"] = out["loss"] + cl
+        out["cl"] = cl.detach()
+    return out
+
+
+# --- the loop -------------------------------------------------------------------------------------------
+def _schedule(optimizer, cfg: TrainConfig):
+    def factor(step: int) -> float:
+        if step < cfg.warmup:
+            return (step + 1) / cfg.warmup
+        return max(0.0, (cfg.steps - step) / max(1, cfg.steps - cfg.warmup))
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def _save_state(folder: Path, student, optimizer, scheduler, step: int, log: list[dict]) -> None:
+    tmp = folder / "state.pt.tmp"
+    torch.save({"model": student.state_dict(), "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(), "torch_rng": torch.get_rng_state(),
+                "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+                "python_rng": list(random.getstate()[1]), "step": step, "log": log}, tmp)
+    os.replace(tmp, folder / "state.pt")
+
+
+def _dist():
+    """(rank, world size); initialises torch.distributed when launched by torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not torch.distributed.is_initialized():
+        torch.distributed.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return int(os.environ.get("RANK", "0")), world
+
+
+def make_job(folder: Path, cfg: TrainConfig, examples_path: Path, dataset: str) -> Path:
+    """Write `job.json`: the config, the examples parquet (pdlib.pairs.training_examples) and the dataset
+    whose texts and qrels they refer to."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    job = {"config": asdict(cfg), "examples": str(examples_path), "dataset": dataset}
+    if (folder / "job.json").exists():
+        old = json.loads((folder / "job.json").read_text())
+        if old != job:
+            raise PdlibError(f"{folder} holds another training job ({old['config']}); delete it or use a new folder")
+    else:
+        (folder / "job.json").write_text(json.dumps(job, indent=1))
+    return folder
+
+
+def run(folder: Path, stop_after: int | None = None, progress: bool = True) -> Path | None:
+    """Train the job in `folder` (resuming from its last checkpoint); returns the model folder, or None if
+    stopped early by `stop_after` (steps done in this call, for tests and time-boxed sessions)."""
+    from tqdm.auto import tqdm
+
+    from . import data
+
+    folder = Path(folder)
+    if (folder / "model" / "done").exists():
+        return folder / "model"
+    job = json.loads((folder / "job.json").read_text())
+    cfg = TrainConfig.from_dict(job["config"])
+    rank, world = _dist()
+    if cfg.batch_size % world:
+        raise PdlibError(f"batch_size {cfg.batch_size} is not divisible by the {world} data-parallel ranks")
+    device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}" if torch.cuda.is_available() else "cpu"
+    coll = data.load(job["dataset"])
+    positives = coll.qrels[coll.qrels.relevance > 0].groupby("qid").docno.apply(set).to_dict()
+    from .cache import read_frame
+
+    ex = Examples(read_frame(Path(job["examples"])), dict(zip(coll.queries.qid, coll.queries.text)),
+                  coll.doc_text(), positives, cfg.n_passages)
+    student = make_student(cfg, device)  # data-parallel: gradients are averaged over ranks below
+    torch.manual_seed(cfg.seed)          # after loading: the RNG draws of a model load are not reproducible
+    random.seed(cfg.seed)
+    optimizer = torch.optim.AdamW(student.parameters(), lr=cfg.lr)
+    scheduler = _schedule(optimizer, cfg)
+    step, log = 0, []
+    if (folder / "state.pt").exists():
+        state = torch.load(folder / "state.pt", map_location=device, weights_only=True)
+        student.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        torch.set_rng_state(state["torch_rng"].cpu())
+        if state["cuda_rng"]:
+            torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda_rng"]])
+        random.setstate((3, tuple(state["python_rng"]), None))
+        step, log = state["step"], state["log"]
+    student.train()
+    bar = tqdm(total=cfg.steps, initial=step, desc=f"train {cfg.student}", disable=not progress or rank > 0)
+    done_here = 0
+    while step < cfg.steps:
+        rows = ex.order(cfg.seed, step, cfg.batch_size)
+        rows = rows[rank::world]
+        parts = batch_loss(student, ex.batch(rows), cfg)
+        optimizer.zero_grad(set_to_none=True)
+        parts["loss"].backward()
+        if world > 1:
+            for p in student.parameters():
+                if p.grad is not None:
+                    torch.distributed.all_reduce(p.grad)
+                    p.grad /= world
+        torch.nn.utils.clip_grad_norm_(student.parameters(), cfg.max_grad_norm)
+        optimizer.step()
+        scheduler.step()
+        step += 1
+        done_here += 1
+        row = {"step": step, **{k: float(v.detach()) for k, v in parts.items()}, "lr": scheduler.get_last_lr()[0]}
+        log.append(row)
+        bar.update(1)
+        bar.set_postfix(loss=f"{row['loss']:.3f}", cl=f"{row['cl']:.3f}", kd=f"{row['kd']:.3f}",
+                        pair=f"{row['pair']:.3f}")
+        if rank == 0 and (step % cfg.checkpoint_every == 0 or step == cfg.steps):
+            _save_state(folder, student, optimizer, scheduler, step, log)
+        if stop_after is not None and done_here >= stop_after and step < cfg.steps:
+            bar.close()
+            return None
+    bar.close()
+    if rank == 0:
+        from .cache import atomic_path
+
+        pd.DataFrame(log).to_csv(folder / "log.csv", index=False)
+        with atomic_path(folder / "model") as tmp:
+            student.eval()
+            student.save(tmp)
+            (tmp / "done").write_text(json.dumps({"steps": step, "examples": len(ex), "dropped": ex.dropped}))
+    if world > 1:
+        torch.distributed.barrier()
+    return folder / "model"
+
+
+def train(folder: Path, cfg: TrainConfig, examples_path: Path, dataset: str, progress: bool = True) -> Path:
+    """make_job + run: the trained student's folder (cached: a finished job returns at once)."""
+    make_job(folder, cfg, examples_path, dataset)
+    return run(folder, progress=progress)
+
+
+def read_log(folder: Path) -> pd.DataFrame:
+    return pd.read_csv(Path(folder) / "log.csv")
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Run (or resume) a pdlib training job; torchrun for many GPUs.")
+    parser.add_argument("job", type=Path, help="folder with job.json (written by pdlib.train.make_job)")
+    args = parser.parse_args(argv)
+    if not (args.job / "job.json").exists():
+        parser.error(f"{args.job} has no job.json: create the job with pdlib.train.make_job (04_distill does)")
+    print(run(args.job))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

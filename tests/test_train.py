@@ -1,0 +1,114 @@
+"""pdlib.train: resume equals an uninterrupted run, both students save loadable checkpoints, bad input fails."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from pdlib import PdlibError, cache, data, pairs, train
+
+DATASET = "synthetic/tiny/train"
+
+
+@pytest.fixture(scope="module")
+def examples_path(session_data):
+    """Examples shaped like pairs.training_examples: 8 passages per query (the judged ones first), random
+    teacher scores and pairs, so the losses have something to fit."""
+    coll = data.load(DATASET)
+    rng = np.random.default_rng(0)
+    judged = coll.qrels.groupby("qid").docno.apply(list).to_dict()
+    rows = []
+    for qid in coll.queries.qid:
+        docs = list(dict.fromkeys(judged.get(qid, [])[:2] + rng.choice(coll.docs.docno, 8, replace=False).tolist()))[:8]
+        ij = rng.choice(8, (4, 2))
+        ij = ij[ij[:, 0] != ij[:, 1]]
+        rows.append({"qid": qid, "docnos": docs, "teacher_scores": rng.normal(size=8).tolist(),
+                     "pair_i": ij[:, 0].tolist(), "pair_j": ij[:, 1].tolist(), "pair_probs": rng.random(len(ij)).tolist()})
+    return cache.write_frame(session_data / "train-test" / "examples.parquet", pd.DataFrame(rows))
+
+
+def _cfg(**kw):
+    base = dict(student="dpr", init="tiny/bi-encoder", steps=6, batch_size=4, n_passages=6, lr=1e-3,
+                checkpoint_every=2, seed=3)
+    return train.TrainConfig(**{**base, **kw})
+
+
+def test_resume_ends_at_the_same_weights(examples_path, tmp_path):
+    whole = train.train(tmp_path / "whole", _cfg(), examples_path, DATASET, progress=False)
+    train.make_job(tmp_path / "cut", _cfg(), examples_path, DATASET)
+    assert train.run(tmp_path / "cut", stop_after=3, progress=False) is None     # "killed" after step 3
+    assert torch.load(tmp_path / "cut" / "state.pt", weights_only=True)["step"] == 2  # last checkpoint
+    resumed = train.run(tmp_path / "cut", progress=False)                        # redoes step 3, then 4-6
+    a, b = load_file(str(whole / "model.safetensors")), load_file(str(resumed / "model.safetensors"))
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    log_a, log_b = train.read_log(tmp_path / "whole"), train.read_log(tmp_path / "cut")
+    assert list(log_b.step) == [1, 2, 3, 4, 5, 6]
+    np.testing.assert_allclose(log_a.loss, log_b.loss, rtol=0, atol=0)
+    # and training changed the weights
+    from pdlib import models
+
+    init = load_file(str(models.build_tiny("bi-encoder") / "model.safetensors"))
+    assert init.keys() == a.keys() and any(not torch.equal(init[k], a[k]) for k in a)
+
+
+def test_training_lowers_the_loss_and_saves_a_sentence_transformer(examples_path, tmp_path):
+    from sentence_transformers import SentenceTransformer
+
+    out = train.train(tmp_path / "job", _cfg(steps=40, checkpoint_every=40), examples_path, DATASET, progress=False)
+    log = train.read_log(tmp_path / "job")
+    assert set(log.columns) >= {"step", "loss", "cl", "kd", "pair", "lr"}
+    assert log.loss.tail(10).mean() < log.loss.head(10).mean()
+    model = SentenceTransformer(str(out), device="cpu")
+    emb = model.encode(["a query"])
+    assert emb.shape == (1, 64)
+
+
+def test_colbert_student_saves_in_colbert_ai_format(examples_path, tmp_path):
+    from colbert.infra import ColBERTConfig
+    from colbert.modeling.checkpoint import Checkpoint
+    from colbert.modeling.colbert import colbert_score
+
+    cfg = _cfg(student="colbert", init="tiny/colbert", steps=2, checkpoint_every=1, doc_maxlen=32, query_maxlen=8)
+    out = train.train(tmp_path / "job", cfg, examples_path, DATASET, progress=False)
+    meta = json.loads((out / "artifact.metadata").read_text())
+    assert meta["dim"] == 128 and meta["doc_maxlen"] == 32 and meta["query_maxlen"] == 8
+    coll = data.load(DATASET)
+    q, d = coll.queries.text.iloc[0], coll.docs.text.iloc[0]
+    # colbert-ai's own inference class loads the checkpoint and scores like the training module
+    ckpt = Checkpoint(str(out), colbert_config=ColBERTConfig())
+    Q = ckpt.queryFromText([q])
+    D, mask = ckpt.doc(*ckpt.doc_tokenizer.tensorize([d]), keep_dims="return_mask")
+    expected = colbert_score(Q, D, mask).item()
+    ours = train.score_items("colbert", out, pd.DataFrame({"qid": ["q"], "docno": ["d"]}), {"q": q}, {"d": d},
+                             doc_maxlen=32, query_maxlen=8)
+    assert ours.score.iloc[0] == pytest.approx(expected, rel=1e-4)
+
+
+def test_agreement_counts_pairs_ordered_like_the_teacher():
+    table = pd.DataFrame({"qid": ["q"] * 3, "docno_a": ["a", "b", "a"], "docno_b": ["b", "c", "c"],
+                          "prob": [0.9, 0.2, 0.5]})                               # the ½ pair is undecided
+    scores = pd.DataFrame({"qid": ["q"] * 3, "docno": ["a", "b", "c"], "score": [3.0, 2.0, 1.0]})
+    assert pairs.agreement(table, scores) == 0.5                                # a≻b agrees, b≺c does not
+    with pytest.raises(ValueError, match="both passages"):
+        pairs.agreement(table, scores.iloc[:2])
+
+
+def test_bad_config_and_conflicting_job_fail_clearly(examples_path, tmp_path):
+    with pytest.raises(PdlibError, match="student must be"):
+        train.TrainConfig(student="bm25")
+    with pytest.raises(PdlibError, match="nothing to train"):
+        train.TrainConfig(use_cl=False, lambda_kd=0, lambda_pair=0)
+    with pytest.raises(PdlibError, match="unknown training options"):
+        train.TrainConfig.from_dict({"stepz": 3})
+    train.make_job(tmp_path / "job", _cfg(), examples_path, DATASET)
+    with pytest.raises(PdlibError, match="another training job"):
+        train.make_job(tmp_path / "job", _cfg(steps=7), examples_path, DATASET)
+    with pytest.raises(PdlibError, match="n_passages"):
+        train.train(tmp_path / "deep", _cfg(n_passages=50), examples_path, DATASET, progress=False)
+    assert not (tmp_path / "deep" / "model").exists()
