@@ -40,8 +40,14 @@ class Key:
 
 
 def key(stage: str, model: str, dataset: str, params: dict[str, Any] | None = None) -> Key:
-    """Build a cache key. `params` holds only what changes the artifact (not batch sizes or paths)."""
-    return Key(stage, model, dataset, param_hash(params or {}))
+    """Build a cache key. `params` holds only what changes the artifact (not batch sizes or paths). A tiny
+    stand-in's recipe version is part of the hash, so rebuilt stand-ins never meet stale scores."""
+    params = dict(params or {})
+    if model.startswith("tiny/"):
+        from .models import TINY_VERSION
+
+        params["_tiny_version"] = TINY_VERSION
+    return Key(stage, model, dataset, param_hash(params))
 
 
 def path(k: Key, name: str = "", root: Path | None = None) -> Path:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from . import PdlibError, paths
 
-TINY_VERSION = "3"  # bump when the stand-ins' recipe or the synthetic generator changes (part of their folder)
+TINY_VERSION = "4"  # bump when the stand-ins' recipe or the synthetic generator changes (part of their folder)
 
 
 @dataclass(frozen=True)

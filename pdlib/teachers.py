@@ -5,8 +5,8 @@ tuned (flan-t5). Their tiny stand-ins get the same kind of supervision on the sy
 that in the smoke profile the teachers really are better than the student and distillation has something
 to teach. Not used for real checkpoints.
 
-Targets are graded: a passage's target probability is grade / 2 (0, ½, 1); pairwise targets are 1 / 0 / 0.5
-for a better / worse / equally relevant first passage. Lists mix the judged passages with negatives from a
+Targets are graded: a passage's target probability is grade / 2 (0, ½, 1); pairwise targets are 1 / 0 for a
+better / worse first passage (pairs of equal grade are not used). Lists mix the judged passages with negatives from a
 lexical top-30 (as MS MARCO rerankers are trained on BM25 negatives) and random ones.
 """
 from __future__ import annotations
@@ -124,12 +124,12 @@ def train_t5_teacher(tokenizer, model, steps: int = 1200, batch_queries: int = 1
         else:
             prompts, targets = [], []
             for (qt, _, _), lst in zip(batch, lists):
-                for i, j in rng.choice(len(lst), (6, 2)):
-                    if i == j:
+                for i, j in rng.choice(len(lst), (12, 2)):
+                    if lst[i][1] == lst[j][1]:  # only pairs the labels decide: ties would teach "always ½"
                         continue
                     (ti, gi), (tj, gj) = lst[i], lst[j]
                     prompts.append(rerank.prompt(kind, qt, ti, tj))
-                    targets.append(1.0 if gi > gj else 0.0 if gi < gj else 0.5)
+                    targets.append(1.0 if gi > gj else 0.0)
             margin = _t5_margin(tokenizer, model, kind, prompts)
             loss = torch.nn.functional.binary_cross_entropy_with_logits(margin, torch.tensor(targets))
         opt.zero_grad()
