@@ -1,12 +1,26 @@
-"""Saving figures and tables under figures/<profile>/, named after the paper item (Used in 01-06)."""
+"""Saving figures and tables under figures/<profile>/, named after the paper item (Used in 01-06).
+
+Every artifact is recorded in figures/<profile>/index.json with the notebook that made it and its
+provenance (profile, git commit, dataset and model ids, parameter hash); tables carry the same provenance
+as a footer (Markdown) or comment (LaTeX). `write_index()` turns the records into figures/README.md.
+"""
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 from pathlib import Path
 
 import pandas as pd
 
 from . import paths
 from .cache import atomic_path
+
+# which paper item each artifact regenerates (for figures/README.md)
+PAPER_ITEMS = {
+    "table1": "Table 1", "table2": "Table 2", "table3": "Table 3", "table4": "Table 4", "table5": "Table 5",
+    "table6": "Table 6", "table7": "Table 7", "fig1": "Figure 1", "appendix_a2": "Appendix A.2",
+}
 
 
 def out_dir(profile: str) -> Path:
@@ -15,7 +29,46 @@ def out_dir(profile: str) -> Path:
     return folder
 
 
-def save_figure(fig, profile: str, name: str) -> list[Path]:
+def git_commit() -> str:
+    """Short commit of the repository (+ '-dirty' with uncommitted changes), or 'unknown'."""
+    root = paths.ROOT
+    try:
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
+                             check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, check=True).stdout.strip()
+        return rev + ("-dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def provenance(profile: str, datasets=(), models=()) -> dict:
+    """What made an artifact. The notebook and parameter hash come from the runner (PDLIB_NOTEBOOK,
+    PDLIB_PARAM_HASH); an interactive session says so."""
+    def short(m):  # trained checkpoints: relative to the repository, so the footer reads the same anywhere
+        return str(m).replace(f"{paths.ROOT}/", "")
+    return {"profile": profile, "commit": git_commit(), "datasets": sorted({str(d) for d in datasets}),
+            "models": sorted({short(m) for m in models}),
+            "notebook": os.environ.get("PDLIB_NOTEBOOK", "interactive"),
+            "parameters": os.environ.get("PDLIB_PARAM_HASH", "interactive")}
+
+
+def _footer(prov: dict) -> str:
+    return (f"profile {prov['profile']} · commit {prov['commit']} · notebook {prov['notebook']} · "
+            f"parameters {prov['parameters']} · datasets: {', '.join(prov['datasets']) or '-'} · "
+            f"models: {', '.join(prov['models']) or '-'}")
+
+
+def _record(profile: str, files: list[Path], prov: dict, caption: str = "") -> None:
+    index = out_dir(profile) / "index.json"
+    entries = json.loads(index.read_text()) if index.exists() else {}
+    for f in files:
+        entries[f.name] = {**prov, "caption": caption}
+    with atomic_path(index) as tmp:
+        tmp.write_text(json.dumps(entries, indent=1, sort_keys=True))
+
+
+def save_figure(fig, profile: str, name: str, datasets=(), models=(), caption: str = "") -> list[Path]:
     """Write `name`.png and `name`.pdf; return their paths."""
     written = []
     for ext in ("png", "pdf"):
@@ -23,17 +76,51 @@ def save_figure(fig, profile: str, name: str) -> list[Path]:
         with atomic_path(target) as tmp:
             fig.savefig(tmp, format=ext, dpi=120, bbox_inches="tight")
         written.append(target)
+    _record(profile, written, provenance(profile, datasets, models), caption)
     return written
 
 
-def save_table(frame: pd.DataFrame, profile: str, name: str, caption: str = "") -> list[Path]:
-    """Write `name`.csv, .md and .tex; return their paths."""
+def save_table(frame: pd.DataFrame, profile: str, name: str, caption: str = "", datasets=(), models=(),
+               markdown_frame: pd.DataFrame | None = None) -> list[Path]:
+    """Write `name`.csv, .md and .tex (the last two with a provenance footer); return their paths.
+    `markdown_frame`: the same table with display marks (bold best, underlined second) for the .md file."""
+    prov = provenance(profile, datasets, models)
+    foot = _footer(prov)
     written = []
     for ext, render in (("csv", lambda f: f.to_csv(index=False)),
-                        ("md", lambda f: (f"{caption}\n\n" if caption else "") + f.to_markdown(index=False) + "\n"),
-                        ("tex", lambda f: f.to_latex(index=False, float_format="%.3f", caption=caption or None))):
+                        ("md", lambda f: (f"{caption}\n\n" if caption else "")
+                         + (f if markdown_frame is None else markdown_frame).to_markdown(index=False)
+                         + f"\n\n<sub>{foot}</sub>\n"),
+                        ("tex", lambda f: f.to_latex(index=False, float_format="%.3f", caption=caption or None)
+                         + f"% {foot}\n")):
         target = out_dir(profile) / f"{name}.{ext}"
         with atomic_path(target) as tmp:
             tmp.write_text(render(frame))
         written.append(target)
+    _record(profile, written, prov, caption)
     return written
+
+
+def write_index(root: Path | None = None) -> Path:
+    """figures/README.md: every artifact of every profile, the paper item, the notebook that made it."""
+    root = root or paths.figures_dir()
+    lines = ["# Generated tables and figures", "",
+             "Written by `./run_all.sh` (pdlib.figures.write_index); do not edit. Each table's Markdown/LaTeX "
+             "file ends with its provenance: profile, git commit, notebook, parameter hash, dataset and model ids.", ""]
+    for index in sorted(root.glob("*/index.json")):
+        profile = index.parent.name
+        entries = json.loads(index.read_text())
+        lines += [f"## Profile `{profile}`", "", "| file | paper item | notebook | commit | caption |",
+                  "|:--|:--|:--|:--|:--|"]
+        for fname, e in sorted(entries.items(), key=lambda kv: (kv[1]["notebook"], kv[0])):
+            if not (index.parent / fname).exists():
+                continue
+            item = next((v for k, v in PAPER_ITEMS.items() if fname.startswith(k)), "companion view")
+            cap = e.get("caption", "").replace("|", "/")
+            lines.append(f"| [{fname}]({profile}/{fname}) | {item} | {e['notebook']} | {e['commit']} | {cap} |")
+        lines.append("")
+    target = root / "README.md"
+    root.mkdir(parents=True, exist_ok=True)
+    with atomic_path(target) as tmp:
+        tmp.write_text("\n".join(lines))
+    return target

@@ -20,10 +20,14 @@ from . import PdlibError, config, paths
 def execute(notebook: str, profile: str = "smoke", overrides: dict | None = None,
             output_dir: Path | None = None, progress: bool = True) -> Path:
     """Execute one notebook under papermill with validated parameters; return the executed copy's path."""
+    import os
+
     import papermill
 
     name = config.match_notebook(notebook)
     params = config.resolve(name, profile, overrides)
+    os.environ["PDLIB_NOTEBOOK"] = name  # the kernel inherits these: provenance of what it writes
+    os.environ["PDLIB_PARAM_HASH"] = config.param_hash(params)
     out_dir = output_dir or paths.data_dir() / "executed" / profile
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / f"{name}.ipynb"
@@ -68,7 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as err:  # papermill's PapermillExecutionError names the failing cell
         print(f"run_all: a notebook failed: {str(err)[:2000]}", file=sys.stderr)
         return 1
-    print(f"[run_all] tables and figures: {paths.figures_dir()}")
+    from .figures import write_index
+
+    print(f"[run_all] tables and figures: {paths.figures_dir()} (index: {write_index()})")
     return 0
 
 

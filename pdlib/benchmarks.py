@@ -1,0 +1,79 @@
+"""The evaluation sets of Tables 1 and 2, each with the paper's measure and lengths (Used in 05, 06; §5.1, B.3).
+
+`eval_set(name)` maps a table row name (`msmarco-dev`, `dl19`, a BEIR name such as `scifact`, `lotte-search`,
+`odqa-nq`, …) or any ir_datasets id (e.g. `synthetic/smoke/test`) to the ids to load, the measure of each table
+row it fills and the ColBERT lengths of Appendix B.3 (passages 300 for BEIR and LoTTE; queries 300 for
+ArguAna, 64 for Climate-FEVER). `run_eval` retrieves and scores one set with one model; a licensed set
+that is absent comes back as a note, never silently dropped.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import PdlibError, data, evaluate, retrieve
+
+
+@dataclass
+class EvalSet:
+    name: str
+    ids: list[str]                   # ir_datasets ids; several (CQADupStack) are averaged
+    measures: dict[str, str]         # table row -> measure (ir-measures name, or answer-R@5 for ODQA)
+    table: str                       # table1 | table2 | other
+    doc_maxlen: int = 180
+    query_maxlen: int = 32
+    note: str = ""                   # non-empty: not evaluated, and why
+    extra: dict = field(default_factory=dict)
+
+
+def eval_set(name: str) -> EvalSet:
+    if name == "msmarco-dev":
+        return EvalSet(name, [data.MSMARCO["msmarco-dev"]],
+                       {"msmarco-dev-rr10": "RR@10", "msmarco-dev-r1k": "R@1000"}, "table1")
+    if name in ("dl19", "dl20"):
+        return EvalSet(name, [data.MSMARCO[name]], {name: "nDCG@10"}, "table1")
+    if name in data.BEIR:
+        ids = data.BEIR[name]
+        qlen = {"arguana": 300, "climate-fever": 64}.get(name, 32)
+        if ids is None:
+            return EvalSet(name, [], {name: "nDCG@10"}, "table1", 300, qlen,
+                           note=f"skipped: licensed data — {data.LICENSED[name]}")
+        return EvalSet(name, ids if isinstance(ids, list) else [ids], {name: "nDCG@10"}, "table1", 300, qlen)
+    if name in data.LOTTE:
+        return EvalSet(name, [data.LOTTE[name]], {name: "Success@5"}, "table1", 300)
+    if name.startswith("odqa-") and name[5:] in data.ODQA:
+        return EvalSet(name, [data.ODQA[name[5:]]], {name[5:]: "answer-R@5"}, "table2")
+    return EvalSet(name, [name], {name: "nDCG@10", f"{name} RR@10": "RR@10"}, "other")
+
+
+def corpus_id(dataset_id: str) -> str:
+    """The id of the corpus a dataset's passages come from (MS MARCO dev/DL19/DL20 share one index)."""
+    import ir_datasets
+
+    canon = data.canonical_id(dataset_id)
+    try:
+        return ir_datasets.docs_parent_id(canon)
+    except Exception:  # ids registered by pdlib (synthetic, SQuAD) name their own corpus
+        return canon
+
+
+def run_eval(es: EvalSet, retriever: str, model: str, k: int = 100, batch_size: int = 64,
+             progress: bool = True) -> dict[str, float]:
+    """Retrieve every id of the set with `model` (cached runs) and return table row -> value (0–1)."""
+    if es.note:
+        raise PdlibError(f"{es.name}: {es.note}")
+    values: dict[str, list[float]] = {row: [] for row in es.measures}
+    for dataset_id in es.ids:
+        coll = data.load(dataset_id)
+        ds = data.canonical_id(dataset_id)
+        run, _ = retrieve.first_stage(retriever, str(model), coll.docs, corpus_id(dataset_id), {"eval": (ds, coll.queries)},
+                                      k=k, batch_size=batch_size, doc_maxlen=es.doc_maxlen,
+                                      query_maxlen=es.query_maxlen, progress=progress)["eval"]
+        for row, measure in es.measures.items():
+            if measure == "answer-R@5":
+                answers = dict(zip(coll.queries.qid, coll.queries.answers))
+                values[row].append(evaluate.answer_recall(run, coll.doc_text(), answers, k=5))
+            else:
+                values[row].append(evaluate.evaluate(run, coll.qrels, [measure])[measure])
+    return {row: float(np.mean(v)) for row, v in values.items()}
