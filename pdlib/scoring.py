@@ -97,6 +97,9 @@ def run_shard(folder: Path, shard: int = 0, n_shards: int = 1, chunk_size: int =
     if not 0 <= shard < n_shards:
         raise PdlibError(f"shard must be in 0..{n_shards - 1}, got {shard}")
     job = cache.read_json(folder / "job.json")
+    # a worker killed mid-write leaves its temporary file; only this shard's worker writes these names
+    for stale in (folder / "chunks").glob(f".shard{shard:03d}-of{n_shards:03d}-chunk*.tmp"):
+        stale.unlink(missing_ok=True)
     items = cache.read_frame(folder / "items.parquet")
     rows = np.arange(shard, len(items), n_shards)
     chunks = [rows[i:i + chunk_size] for i in range(0, len(rows), chunk_size)]
