@@ -43,7 +43,9 @@ def score_with_reuse(teachers: Teachers, key: cache.Key, items: pd.DataFrame, qu
     have, todo = _reuse(getattr(teachers, attr), items, cols)
     if len(todo):
         job_items = todo if pairwise else todo.rename(columns={"docno": "docno_a"})
-        new = scoring.score(cache.path(key, "job"), teachers.pairwise if pairwise else teachers.pointwise,
+        # which rows are new depends on what earlier rounds scored: the job folder is named by its rows
+        rows_hash = f"{int(pd.util.hash_pandas_object(job_items.reset_index(drop=True)).sum()) % (1 << 48):012x}"
+        new = scoring.score(cache.path(key, f"job-{rows_hash}"), teachers.pairwise if pairwise else teachers.pointwise,
                             job_items.reset_index(drop=True), queries, docs, pairwise=pairwise,
                             batch_size=teachers.batch_size,
                             max_length=teachers.max_length_pair if pairwise else teachers.max_length_point)
@@ -63,21 +65,29 @@ def round_examples(student: str, retriever: str, dataset: str, coll, teachers: T
     runs = retrieve.first_stage(retriever, str(student), coll.docs, dataset, {"train": (dataset, coll.queries)},
                                 k=teachers.k, progress=progress)
     run, run_key = runs["train"]
-    base = {"run": run_key.params, "teachers": [teachers.pointwise, teachers.pairwise], "round": round_no}
+    base = {"run": [run_key.model, run_key.params], "teachers": [teachers.pointwise, teachers.pairwise], "round": round_no}
     point_key = cache.key("pointwise", teachers.pointwise, dataset, {**base, "k": teachers.k})
     point, new_point = score_with_reuse(teachers, point_key, run[["qid", "docno"]], coll.queries, coll.docs, False)
-    sampled = pairs.sample_pairs(rerank.to_run(point), k=teachers.k, delta=teachers.delta, n_pairs=teachers.n_pairs,
-                                 seed=seed)
-    pair_key = cache.key("pairs", teachers.pairwise, dataset, {**base, "delta": teachers.delta, "n": teachers.n_pairs})
+    path, ex_key, new_pair = pair_examples(point, teachers, dataset, coll, seed, n_passages, base)
+    return path, ex_key, {"pointwise scored": new_point, "pair prompts scored": new_pair}
+
+
+def pair_examples(point: pd.DataFrame, teachers: Teachers, dataset: str, coll, seed: int, n_passages: int,
+                  base: dict, delta: int | None = None) -> tuple[Path, cache.Key, int]:
+    """From pointwise teacher scores: sample pairs from the pointwise ranking (window `delta`, default the
+    teachers'; delta = k samples from all pairs, the Table 3 ablation), score them in both orders with the
+    pairwise teacher (reusing known scores) and write the training examples. Returns (path, key, new prompts)."""
+    delta = teachers.delta if delta is None else delta
+    sampled = pairs.sample_pairs(rerank.to_run(point), k=teachers.k, delta=delta, n_pairs=teachers.n_pairs, seed=seed)
+    pair_key = cache.key("pairs", teachers.pairwise, dataset, {**base, "delta": delta, "n": teachers.n_pairs, "seed": seed})
     both = pairs.both_orders(sampled)
     scored, new_pair = score_with_reuse(teachers, pair_key, both[["qid", "docno_a", "docno_b"]], coll.queries,
                                         coll.docs, True)
     scored = both.merge(scored.drop_duplicates(["qid", "docno_a", "docno_b"]), on=["qid", "docno_a", "docno_b"])
     table = pairs.combine_orders(sampled, scored)
     ex_key = cache.key("examples", "round", dataset, {**base, "pairs": pair_key.params, "n_passages": n_passages})
-    path = cache.write_frame(cache.path(ex_key, "examples.parquet"),
-                             pairs.training_examples(point, table, n_passages))
-    return path, ex_key, {"pointwise scored": new_point, "pair prompts scored": new_pair}
+    path = cache.write_frame(cache.path(ex_key, "examples.parquet"), pairs.training_examples(point, table, n_passages))
+    return path, ex_key, new_pair
 
 
 def iterate(cfg: train.TrainConfig, first_examples: Path, first_key: cache.Key, dataset: str, coll,
