@@ -18,7 +18,7 @@ from pathlib import Path
 
 from . import PdlibError, paths
 
-TINY_VERSION = "6"  # bump when the stand-ins' recipe or the synthetic generator changes (part of their folder)
+TINY_VERSION = "8"  # bump when the stand-ins' recipe or the synthetic generator changes (part of their folder)
 
 
 @dataclass(frozen=True)
@@ -144,21 +144,22 @@ def _corpus_lines() -> list[str]:
 
 
 def _bert_tokenizer(folder: Path):
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    """A WordPiece tokenizer whose vocabulary is written down, not trained: the special tokens, single
+    characters (and their ## continuations) and every word of the synthetic corpus and prompts, sorted. The
+    tokenizers library's WordPiece trainer breaks ties in hash order, so its vocabulary differed between
+    processes; this one is the same everywhere, and every corpus word is one token."""
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
     from transformers import BertTokenizerFast
 
     special = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "[unused0]", "[unused1]"]  # ColBERT's Q/D markers
-    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tok.decoder = decoders.WordPiece()
-    trainer = trainers.WordPieceTrainer(vocab_size=600, special_tokens=special,
-                                        initial_alphabet=list(string.ascii_lowercase + string.punctuation))
-    tok.train_from_iterator(_corpus_lines(), trainer)
-    # the trainer's token *set* is reproducible but its ids are not (hash order): number them ourselves, so
-    # the same seed gives the same embeddings row for the same word in every process
-    learned = sorted(set(tok.get_vocab()) - set(special), key=lambda t: (t.startswith("##"), len(t), t))
-    tok.model = models.WordPiece({t: i for i, t in enumerate(special + learned)}, unk_token="[UNK]")
+    norm, pre = normalizers.BertNormalizer(lowercase=True), pre_tokenizers.BertPreTokenizer()
+    chars = sorted(set(string.ascii_lowercase + string.digits + string.punctuation))
+    words = sorted({w for line in _corpus_lines() for w, _ in pre.pre_tokenize_str(norm.normalize_str(line))}
+                   - set(chars))
+    vocab = {t: i for i, t in enumerate(special + chars + [f"##{c}" for c in chars] + words)}
+    tok = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]"))
+    tok.normalizer, tok.pre_tokenizer, tok.decoder = norm, pre, decoders.WordPiece()
+    tok.add_special_tokens(special)  # matched whole in raw text, as a trained tokenizer would
     cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
     tok.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)])

@@ -103,7 +103,7 @@ def _t5_margin(tokenizer, model, kind: str, prompts: list[str]) -> torch.Tensor:
     return logits[:, pos] - logits[:, neg]
 
 
-def train_t5_teacher(tokenizer, model, steps: int = 1200, batch_queries: int = 16, lr: float = 1e-3,
+def train_t5_teacher(tokenizer, model, steps: int = 1000, batch_queries: int = 16, lr: float = 1e-3,
                      seed: int = 0, progress: bool = True):
     """Multi-task training of one tiny T5 on the four prompt formats (monoT5, duoT5, Appendix C.1 Yes/No
     and A/B), so the same stand-in can play monoT5, duoT5 and the instruction-following LLM."""
