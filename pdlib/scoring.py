@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -99,7 +100,10 @@ def run_shard(folder: Path, shard: int = 0, n_shards: int = 1, chunk_size: int =
     job = cache.read_json(folder / "job.json")
     # a worker killed mid-write leaves its temporary file; only this shard's worker writes these names
     for stale in (folder / "chunks").glob(f".shard{shard:03d}-of{n_shards:03d}-chunk*.tmp"):
-        stale.unlink(missing_ok=True)
+        if stale.is_dir():  # cache.atomic_path writes into a temporary folder
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            stale.unlink(missing_ok=True)
     items = cache.read_frame(folder / "items.parquet")
     rows = np.arange(shard, len(items), n_shards)
     chunks = [rows[i:i + chunk_size] for i in range(0, len(rows), chunk_size)]

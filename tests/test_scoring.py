@@ -90,3 +90,14 @@ def test_score_merges_what_separate_workers_made(tmp_path, job_inputs):
     scoring.run_shard(folder, 1, 2, progress=False, score_fn=fake)
     got = scoring.score(folder, "tiny/duot5", items, col.queries, col.docs, pairwise=True, batch_size=8)
     assert (got.score == 0.25).all() and len(got) == len(items)
+
+
+def test_restart_clears_a_temporary_chunk_left_by_a_killed_worker(tmp_path, job_inputs):
+    """A worker killed inside cache.atomic_path leaves `.<chunk>.<random>.tmp/`; the restarted worker removes
+    it and finishes (this is the state test_kill_and_resume hits only when the kill lands mid-write)."""
+    job = _job(tmp_path / "job", job_inputs)
+    stale = job / "chunks" / ".shard000-of001-chunk000000.parquet.abc123.tmp"
+    stale.mkdir(parents=True)
+    (stale / "shard000-of001-chunk000000.parquet").write_bytes(b"half a parquet")
+    n = scoring.run_shard(job, chunk_size=400, progress=False, score_fn=lambda p: [0.0] * len(p))
+    assert n == len(job_inputs[0]) and not stale.exists()
