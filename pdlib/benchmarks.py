@@ -8,7 +8,7 @@ that is absent comes back as a note, never silently dropped.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -24,7 +24,6 @@ class EvalSet:
     doc_maxlen: int = 180
     query_maxlen: int = 32
     note: str = ""                   # non-empty: not evaluated, and why
-    extra: dict = field(default_factory=dict)
 
 
 def eval_set(name: str) -> EvalSet:

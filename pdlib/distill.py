@@ -44,8 +44,7 @@ def score_with_reuse(teachers: Teachers, key: cache.Key, items: pd.DataFrame, qu
     if len(todo):
         job_items = todo if pairwise else todo.rename(columns={"docno": "docno_a"})
         # which rows are new depends on what earlier rounds scored: the job folder is named by its rows
-        rows_hash = f"{int(pd.util.hash_pandas_object(job_items.reset_index(drop=True)).sum()) % (1 << 48):012x}"
-        new = scoring.score(cache.path(key, f"job-{rows_hash}"), teachers.pairwise if pairwise else teachers.pointwise,
+        new = scoring.score(cache.path(key, f"job-{scoring.rows_hash(job_items)}"), teachers.pairwise if pairwise else teachers.pointwise,
                             job_items.reset_index(drop=True), queries, docs, pairwise=pairwise,
                             batch_size=teachers.batch_size,
                             max_length=teachers.max_length_pair if pairwise else teachers.max_length_point)

@@ -59,11 +59,16 @@ def score(folder: Path, teacher: str, items: pd.DataFrame, queries: pd.DataFrame
     return merge(folder)
 
 
+def rows_hash(items: pd.DataFrame) -> str:
+    """A content hash of a table's rows (what a scoring job is made of)."""
+    return str(int(pd.util.hash_pandas_object(items.reset_index(drop=True)).sum()) % (1 << 62))
+
+
 def make_job(folder: Path, teacher: str, kind: str, items: pd.DataFrame, queries: pd.DataFrame,
              docs: pd.DataFrame, batch_size: int = 32, max_length: int = 512) -> Path:
     """Write a scoring job (idempotent: an existing job with the same definition is kept, with its chunks)."""
     folder = Path(folder)
-    items_hash = str(int(pd.util.hash_pandas_object(items.reset_index(drop=True)).sum()) % (1 << 62))
+    items_hash = rows_hash(items)
     spec = {"teacher": teacher, "kind": kind, "batch_size": batch_size, "max_length": max_length,
             "n_items": len(items), "columns": list(items.columns), "items_hash": items_hash}
     same = ("teacher", "kind", "n_items", "columns", "items_hash")
