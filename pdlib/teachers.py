@@ -103,17 +103,21 @@ def _t5_margin(tokenizer, model, kind: str, prompts: list[str]) -> torch.Tensor:
     return logits[:, pos] - logits[:, neg]
 
 
-def train_t5_teacher(tokenizer, model, steps: int = 1000, batch_queries: int = 16, lr: float = 1e-3,
+# The T5 stand-in's tasks in turn: half its steps go to the two pairwise prompts, which learn slowest
+T5_SCHEDULE = ("mono-t5", "duo-t5", "llm-point", "duo-t5", "llm-pair", "duo-t5")
+
+
+def train_t5_teacher(tokenizer, model, steps: int = 2400, batch_queries: int = 16, lr: float = 1e-3,
                      seed: int = 0, progress: bool = True):
     """Multi-task training of one tiny T5 on the four prompt formats (monoT5, duoT5, Appendix C.1 Yes/No
-    and A/B), so the same stand-in can play monoT5, duoT5 and the instruction-following LLM."""
+    and A/B), so the same stand-in can play monoT5, duoT5 and the instruction-following LLM. The steps cycle
+    through `T5_SCHEDULE`; the pointwise tasks teach the relevance features the pairwise ones compare."""
     torch.manual_seed(seed)
     queries, sample, rng = _query_lists(seed)
     opt, sched = _optimizer(model, lr, steps)
     model.train()
-    kinds = ["mono-t5", "duo-t5", "llm-point", "llm-pair"]
     for step in tqdm(range(steps), desc="train tiny T5 teacher", disable=not progress):
-        kind = kinds[step % 4]
+        kind = T5_SCHEDULE[step % len(T5_SCHEDULE)]
         batch = [queries[i] for i in rng.choice(len(queries), batch_queries, replace=False)]
         lists = [sample(qid, topic) for _, topic, qid in batch]
         if kind in ("mono-t5", "llm-point"):

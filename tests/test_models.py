@@ -63,3 +63,47 @@ def test_registry_covers_the_papers_models():
     for model_id in ["colbert-ir/colbertv2.0", "cross-encoder/ms-marco-MiniLM-L-6-v2", "castorini/monot5-3b-msmarco",
                      "castorini/duot5-3b-msmarco", "google/flan-t5-xl", "bert-base-uncased"]:
         assert models.spec(model_id).profile == "paper"
+
+
+def test_positional_prior_shapes_three_heads():
+    """Head 0 sees every key up to the query token (bias 0) and no later one (bias -8); head 1 the reverse;
+    head 2 falls by 0.5 per token of distance (exact buckets, |d| < 8); the others keep their random bias."""
+    from transformers import T5Config, T5ForConditionalGeneration
+
+    torch.manual_seed(0)
+    model = T5ForConditionalGeneration(T5Config(vocab_size=32, d_model=32, d_ff=64, d_kv=8, num_layers=1,
+                                                num_heads=4, decoder_start_token_id=0))
+    before = model.encoder.block[0].layer[0].SelfAttention.relative_attention_bias.weight[:, 3].clone()
+    models._positional_prior(model)
+    bias = model.encoder.block[0].layer[0].SelfAttention.compute_bias(6, 6)[0]  # [heads, query, key]
+    query, key = torch.arange(6)[:, None], torch.arange(6)[None, :]
+    assert torch.equal(bias[0], torch.where(key <= query, 0.0, -8.0))
+    assert torch.equal(bias[1], torch.where(key >= query, 0.0, -8.0))
+    assert torch.allclose(bias[2], -0.5 * (key - query).abs().float())
+    assert torch.equal(model.encoder.block[0].layer[0].SelfAttention.relative_attention_bias.weight[:, 3], before)
+
+
+def test_tiny_duot5_orders_held_out_pairs(session_data):
+    """The smoke pairwise teacher has learnt duoT5's prompt: on the smoke set's held-out test queries (never
+    seen in its training) it puts the better passage first in most pairs of different grade, both orders
+    (measured 0.746 on 2,010 pairs; chance is 0.5, and a stand-in without the positional prior scored 0.50)."""
+    import numpy as np
+
+    from pdlib import rerank, synthetic
+
+    tok, model = models.load_t5("tiny/duot5")
+    docs, queries, qrels = synthetic.generate(synthetic.PRESETS["smoke"])
+    text, query = dict(zip(docs.docno, docs.text)), dict(zip(queries["test"].qid, queries["test"].text))
+    rng = np.random.default_rng(0)
+    prompts, first_better = [], []
+    for qid, judged in qrels["test"].groupby("qid"):
+        others = [d for d in rng.choice(docs.docno, 6, replace=False) if d not in set(judged.docno)][:3]
+        graded = list(zip(judged.docno, judged.relevance)) + [(d, 0) for d in others]
+        for a, grade_a in graded:
+            for b, grade_b in graded:
+                if grade_a != grade_b:
+                    prompts.append(rerank.prompt("duo-t5", query[qid], text[a], text[b]))
+                    first_better.append(grade_a > grade_b)
+    prob = np.asarray(rerank.t5_scores(tok, model, "duo-t5", prompts, progress=False))
+    assert len(prompts) > 1000
+    assert np.mean((prob > 0.5) == np.asarray(first_better)) > 0.65

@@ -77,13 +77,13 @@ def test_smoke_profile_runs_end_to_end(smoke_run):
 
 
 def test_distillation_improves_the_smoke_student(smoke_run):
-    """Issue #5 (in part): after distillation the student retrieves the held-out test queries better than the
-    student it started from. Agreement with the pairwise teacher on held-out pairs is measured and reported
-    but not asserted: the smoke duoT5 stand-in orders pairs at chance (see the README), so that number is noise."""
+    """Issue #5: after distillation the student agrees with the pairwise teacher on more held-out pairs (all
+    top-10 pairs of the dev queries, ~3,600; none were training pairs) and retrieves the held-out test queries
+    better than the student it started from. Measured: agreement 0.473 -> 0.594, nDCG@10 0.487 -> 0.713."""
     effect = pd.read_csv(paths.figures_dir() / "smoke" / "distill_effect.csv").set_index("model")
     before, after = effect.loc["initial student"], effect.loc["PairDistill (iteration 1)"]
+    assert after["agreement with pairwise teacher"] > before["agreement with pairwise teacher"] + 0.05
     assert after["nDCG@10 (test)"] > before["nDCG@10 (test)"] + 0.05
-    assert effect["agreement with pairwise teacher"].between(0, 1).all()
 
 
 def test_rerun_with_nothing_changed_reuses_the_cache(smoke_run):
