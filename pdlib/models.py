@@ -247,8 +247,8 @@ def _positional_prior(model) -> None:
 
 def build_tiny(name: str, root: Path | None = None) -> Path:
     """Build (once) and return the folder of a tiny stand-in:
-    bert | bi-encoder | colbert | t5 (random init, fixed seed) or cross-encoder | t5-teacher (then briefly
-    trained on the synthetic labels by pdlib.teachers, so the teachers really are better than the student).
+    bert | bi-encoder | colbert | t5 (random init, fixed seed; both T5s start from `_positional_prior`) or
+    cross-encoder | t5-teacher (then briefly trained on the synthetic labels by pdlib.teachers).
     """
     import torch
 
