@@ -4,7 +4,7 @@ Same T5 model, same (query, passage, passage) prompts in duoT5's format:
   baseline  tokenizer(..., padding="max_length", max_length=512) in input order, then
             model.generate(max_new_tokens=1, output_scores=True) and softmax over the true/false scores
             (how the authors' scoring script works)
-  pdlib     pdlib.rerank.t5_scores: inputs sorted by length, padded per batch, one forward pass of the
+  pdlib     pdlib.teachers.t5_scores: inputs sorted by length, padded per batch, one forward pass of the
             decoder's first step
 Prints pairs/s of both, their ratio (goal >= 2x on CPU) and the largest difference of the probabilities.
 On a GPU (bf16) it also prints model FLOP utilisation against the card's bf16 peak.
@@ -82,7 +82,7 @@ def timed(fn, sync):
 
 
 def main():
-    from pdlib import rerank
+    from pdlib import teachers
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size", choices=sorted(SIZES), default="small")
@@ -99,13 +99,13 @@ def main():
     if gpu:
         model = model.to("cuda", dtype=torch.bfloat16)
     sync = torch.cuda.synchronize if gpu else (lambda: None)
-    prompts = [rerank.prompt("duo-t5", q, a, b) for q, a, b in triples]
+    prompts = [teachers.prompt("duo-t5", q, a, b) for q, a, b in triples]
     warm = prompts[: 4 * args.batch_size]  # a few shapes, so kernel selection is not timed
     baseline(tok, model, warm, args.batch_size)
-    rerank.t5_scores(tok, model, "duo-t5", warm, args.batch_size, progress=False)
+    teachers.t5_scores(tok, model, "duo-t5", warm, args.batch_size, progress=False)
 
     p_base, t_base = timed(lambda: baseline(tok, model, prompts, args.batch_size), sync)
-    p_ours, t_ours = timed(lambda: rerank.t5_scores(tok, model, "duo-t5", prompts, args.batch_size, 512,
+    p_ours, t_ours = timed(lambda: teachers.t5_scores(tok, model, "duo-t5", prompts, args.batch_size, 512,
                                                     progress=False), sync)
     lengths = [min(512, len(ids)) for ids in tok(prompts).input_ids]
     device = torch.cuda.get_device_name() if gpu else f"CPU ({torch.get_num_threads()} threads)"

@@ -1,7 +1,21 @@
 """pdlib: the thin helper package behind the PairDistill companion notebooks.
 
-Floors (imports only go downward):
-1. config, paths   2. data, synthetic, models, cache   3. retrieve   6. evaluate   (runner drives papermill)
+Floors, bottom to top. A module imports only from floors below its own (or its own floor, without a circle);
+tests/test_layers.py parses every import and fails on an upward one or a circle.
+
+1. paths, config, atomic                 where things live, profiles and parameters, atomic writes
+2. data, models                          dataset ids (ir_datasets) and model ids (registry, loaders)
+3. cache                                 derived stage keys, the `stage` decorator, hand-over between notebooks
+4. retrieve, plaid, teachers, jobs       first stage (faiss, PLAID); teachers' prompts and scores; sharded
+                                         resumable scoring jobs and the per-teacher score store
+5. pairs, losses                         pair sampling and training lists (§4.2); L_CL, L_KD, L_pair
+6. train, distill                        one training loop for ColBERT and DPR students; the PairDistill
+                                         stages end to end and their iterations (§4.3)
+7. evaluate, evalsets                    ir-measures, BEIR averages, ODQA; the evaluation sets of Tables 1-2
+8. paper, tables, figures, runner        published numbers; tables beside the paper's; saved artifacts; papermill
+9. smoke                                 the toy world: synthetic data, tiny stand-in models and their training.
+                                         A plug-in (entry point `pdlib.plugins`): it registers its dataset and
+                                         model ids into `data` and `models`; nothing below imports it.
 """
 
 __version__ = "0.1.0"
@@ -9,3 +23,21 @@ __version__ = "0.1.0"
 
 class PdlibError(Exception):
     """An error the user can act on; its message says what to do."""
+
+
+_plugins_loaded = False
+
+
+def load_plugins() -> None:
+    """Import the plug-ins installed under the entry-point group `pdlib.plugins` (once per process).
+
+    The registries of `data` and `models` call this on an id they do not know, so `synthetic/*` and `tiny/*`
+    resolve without the core importing the smoke world."""
+    global _plugins_loaded
+    if _plugins_loaded:
+        return
+    _plugins_loaded = True
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group="pdlib.plugins"):
+        ep.load()

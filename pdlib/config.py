@@ -87,8 +87,9 @@ def _check_type(notebook: str, name: str, value: Any, type_name: str) -> None:
 def resolve(notebook: str, profile: str = "smoke", overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """Parameters papermill should inject into `notebook` for `profile`, validated.
 
-    Raises PdlibError for a key the notebook does not declare (in its section or in `overrides`),
-    for a `common` key no notebook declares, and for a value of the wrong type.
+    Raises PdlibError for a key the notebook's section names but the notebook does not declare, for a
+    `common` key no notebook declares, and for a value of the wrong type. `overrides` (the command line's
+    -p) apply to the notebooks that declare them; `check_overrides` rejects one that no notebook run declares.
     """
     notebook = match_notebook(notebook)
     prof = load_profile(profile)
@@ -100,16 +101,25 @@ def resolve(notebook: str, profile: str = "smoke", overrides: dict[str, Any] | N
     if orphan:
         raise PdlibError(f"params/{profile}.yaml: common key(s) {orphan} are declared by no notebook")
     params = {k: v for k, v in common.items() if k in declared}
-    for source, values in ((f"params/{profile}.yaml [{notebook}]", prof[notebook]), ("overrides", overrides or {})):
-        unknown = sorted(set(values) - set(declared))
-        if unknown:
-            raise PdlibError(f"{source}: unknown parameter(s) {unknown} for {notebook}; "
-                             f"it declares {sorted(declared)}")
-        params.update(values)
+    unknown = sorted(set(prof[notebook]) - set(declared))
+    if unknown:
+        raise PdlibError(f"params/{profile}.yaml [{notebook}]: unknown parameter(s) {unknown} for {notebook}; "
+                         f"it declares {sorted(declared)}")
+    params.update(prof[notebook])
+    params.update({k: v for k, v in (overrides or {}).items() if k in declared})
     params["profile"] = profile
     for name, value in params.items():
         _check_type(notebook, name, value, declared[name]["inferred_type_name"])
     return params
+
+
+def check_overrides(notebooks: list[str], overrides: dict[str, Any]) -> None:
+    """Every override must be declared by at least one of the notebooks to run (-p k_trian=3 is a typo)."""
+    declared = {nb: set(declared_parameters(nb)) for nb in notebooks}
+    unknown = sorted(k for k in overrides if not any(k in d for d in declared.values()))
+    if unknown:
+        every = sorted(set().union(*declared.values()))
+        raise PdlibError(f"unknown parameter(s) {unknown} for {', '.join(notebooks)}; they declare {every}")
 
 
 def param_hash(params: dict[str, Any], keys: list[str] | None = None, length: int = 12) -> str:

@@ -2,8 +2,8 @@
 
 `load(dataset_id)` returns a `Collection` of typed tables: docs `docno, text`, queries `qid, text`
 (+ `answers` for ODQA), qrels `qid, docno, relevance`. Offline use works from pre-placed files:
-`use_local_beir(name, folder)` puts a BEIR-layout `source.zip` where ir_datasets looks for it, and
-synthetic sets (pdlib.synthetic) are registered as `pdlib-synthetic/<name>/<split>`.
+`use_local_beir(name, folder)` puts a BEIR-layout `source.zip` where ir_datasets looks for it. A plug-in
+(the smoke world) adds a namespace of its own ids with `register_namespace` (e.g. `synthetic/<preset>/<split>`).
 """
 from __future__ import annotations
 
@@ -13,10 +13,11 @@ import shutil
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import pandas as pd
 
-from . import PdlibError, paths
+from . import PdlibError, load_plugins, paths
 
 # --- the paper's datasets, by the name used in its tables -> ir_datasets id ---------------------------
 MSMARCO = {
@@ -45,8 +46,6 @@ LICENSED = {  # where a user with the licence finds them (not reachable through 
 LOTTE = {"lotte-search": "lotte/pooled/test/search", "lotte-forum": "lotte/pooled/test/forum"}
 ODQA = {"nq": "dpr-w100/natural-questions/dev", "trivia-qa": "dpr-w100/trivia-qa/dev",
         "squad": "pdlib-odqa/squad/dev"}  # SQuAD is not in ir_datasets: registered from DPR's file
-DOMAIN_TRAIN = {"fiqa": "beir/fiqa/train", "scifact": "beir/scifact/train", "climate-fever": "beir/climate-fever",
-                "bioasq": None}
 
 
 @dataclass
@@ -80,7 +79,7 @@ def use_local_beir(name: str, folder: Path | str | None = None) -> Path:
     target = setup_ir_datasets() / "beir" / name / "source.zip"
     if target.exists():
         return target
-    from .cache import atomic_path
+    from .atomic import atomic_path
 
     with atomic_path(target) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
         opener = gzip.open if corpus.suffix == ".gz" else open
@@ -94,6 +93,7 @@ def use_local_beir(name: str, folder: Path | str | None = None) -> Path:
 
 def register_local(dataset_id: str, docs_tsv: Path, queries_tsv: Path | None, qrels_trec: Path | None) -> str:
     """Register local TSV/TREC files under `dataset_id` in ir_datasets (idempotent)."""
+    setup_ir_datasets()  # before ir_datasets' first import: it reads its home once
     import ir_datasets
 
     if dataset_id not in ir_datasets.registry:
@@ -103,14 +103,21 @@ def register_local(dataset_id: str, docs_tsv: Path, queries_tsv: Path | None, qr
     return dataset_id
 
 
-def canonical_id(dataset_id: str) -> str:
-    """The ir_datasets id behind a name: `synthetic/<preset>/<split>` becomes the registered
-    `pdlib-synthetic/<preset>-<digest>/<split>` (generated on first use); other ids pass through."""
-    if dataset_id.startswith("synthetic/"):
-        from .synthetic import registered_id
+# --- namespaces of ids that a plug-in resolves (the smoke world's `synthetic/...`) -------------------------
+_NAMESPACES: dict[str, Callable[[str], str]] = {}
 
-        return registered_id(dataset_id)
-    return dataset_id
+
+def register_namespace(prefix: str, resolve: Callable[[str], str]) -> None:
+    """Ids starting with `prefix` are resolved by `resolve(id) -> registered ir_datasets id` (called by a plug-in)."""
+    _NAMESPACES[prefix] = resolve
+
+
+def canonical_id(dataset_id: str) -> str:
+    """The ir_datasets id behind a name: a plug-in's id (e.g. `synthetic/<preset>/<split>`) becomes the id it
+    registers in ir_datasets (generated on first use); other ids pass through. Cache keys use this id."""
+    load_plugins()
+    prefix = next((p for p in _NAMESPACES if dataset_id.startswith(p)), None)
+    return _NAMESPACES[prefix](dataset_id) if prefix else dataset_id
 
 
 def _irds(dataset_id: str):
@@ -118,14 +125,11 @@ def _irds(dataset_id: str):
     import ir_datasets
 
     dataset_id = canonical_id(dataset_id)
-    if dataset_id.startswith("pdlib-synthetic/") and dataset_id not in ir_datasets.registry:
-        raise PdlibError(f"{dataset_id} is not registered in this process: call "
-                         f"pdlib.synthetic.make_synthetic(...) first (01_retrieve does)")
     try:
         return ir_datasets.load(dataset_id)
     except KeyError:
         raise PdlibError(f"unknown dataset id {dataset_id!r}: use an ir_datasets id (see pdlib.data.MSMARCO, "
-                         f"BEIR, LOTTE, ODQA) or a registered synthetic set") from None
+                         f"BEIR, LOTTE, ODQA) or a plug-in's id such as synthetic/smoke/train") from None
 
 
 def _offline_error(dataset_id: str, err: Exception) -> PdlibError:

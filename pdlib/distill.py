@@ -1,114 +1,154 @@
-"""One distillation round end to end, for iterative training (Used in 04_distill, 06_domain_adapt; §4.3).
+"""The PairDistill pipeline as cached stages, and its iterations (Used in 02-04, 06; §3.3, §4.2, §4.3).
 
-A round: retrieve the training queries' top-k with the current student (re-indexing the corpus), rerank them
-with the pointwise teacher, sample pairs from that ranking, score the pairs in both orders with the pairwise
-teacher, build the examples and fine-tune the student from where it is. Teacher scores already computed in
-an earlier round — the same (query, passage) or (query, pair) — are reused, not recomputed.
+    run (01) ─► pointwise_scores (02) ─► sampled_pairs ─► pair_probs (03) ─► training_examples ─► train (04)
+
+Every stage's key derives from its inputs' keys (pdlib.cache), so the notebooks, the iterations and the
+ablations share work instead of keying it twice. Teacher scores go through the per-teacher score store of
+pdlib.jobs: a (query, passage) or (query, pair) scored once — in 02/03, in an earlier round, for another
+ablation — is never scored again.
+
+A round of iterative training (§4.3): retrieve the training queries' top-k with the current student, rerank
+them with the pointwise teacher, sample pairs from that ranking, score them with the pairwise teacher, build
+the examples and fine-tune the student from where it is.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
-from . import cache, pairs, rerank, retrieve, scoring, train
+from . import cache, data, jobs, pairs, retrieve, teachers, train
+
+_TEXTS = ("queries", "docs", "batch_size", "progress")  # determined by the dataset id, or speed only
+
+
+@cache.stage("pointwise", "pointwise.parquet", model="teacher", dataset="dataset", ignore=_TEXTS)
+def pointwise_scores(teacher: str, dataset: str, run: cache.Artifact, k: int, max_length: int,
+                     queries: pd.DataFrame, docs: pd.DataFrame, batch_size: int = 64,
+                     progress: bool = True) -> pd.DataFrame:
+    """s_point(q, d) of the top-k of every query of `run` (§3.2): `qid, docno, score`. Used in 02 and rounds."""
+    items = run.frame().query("rank <= @k")[["qid", "docno"]].rename(columns={"docno": "docno_a"})
+    scored = jobs.score(teacher, dataset, items, queries, docs, pairwise=False, batch_size=batch_size,
+                        max_length=max_length, progress=progress)
+    return scored.rename(columns={"docno_a": "docno"})[["qid", "docno", "score"]]
+
+
+@cache.stage("pairs-sampled", "sampled.parquet", dataset="pointwise.params.dataset")
+def sampled_pairs(pointwise: cache.Artifact, k: int, delta: int, n_pairs: int, seed: int) -> pd.DataFrame:
+    """D_pair of §4.2 sampled from the pointwise ranking: `qid, docno_a, docno_b, rank_a, rank_b` (03)."""
+    return pairs.sample_pairs(teachers.to_run(pointwise.frame()), k=k, delta=delta, n_pairs=n_pairs, seed=seed)
+
+
+@cache.stage("pairs", "pair_probs.parquet", model="teacher", dataset="sampled.params.pointwise.dataset",
+             ignore=_TEXTS)
+def pair_probs(teacher: str, sampled: cache.Artifact, max_length: int, queries: pd.DataFrame, docs: pd.DataFrame,
+               batch_size: int = 64, progress: bool = True) -> pd.DataFrame:
+    """P_pair(d_a ≻ d_b | q) of every sampled pair (Eq. 1), scored in both orders and combined (03)."""
+    frame = sampled.frame()
+    both = pairs.both_orders(frame)
+    dataset = sampled.params["pointwise"]["dataset"]
+    scored = jobs.score(teacher, dataset, both, queries, docs, pairwise=True, batch_size=batch_size,
+                        max_length=max_length, progress=progress)
+    return pairs.combine_orders(frame, scored)
+
+
+@cache.stage("examples", "examples.parquet", dataset="pointwise.params.dataset")
+def training_examples(pointwise: cache.Artifact, probs: cache.Artifact, n_passages: int) -> pd.DataFrame:
+    """One row per query for distillation (pdlib.pairs.training_examples). Used in 04 and 06."""
+    return pairs.training_examples(pointwise.frame(), probs.frame(), n_passages)
 
 
 @dataclass
 class Teachers:
+    """The teachers of a round and how they are asked (§5.2: k = 100, δ = 10, 50 pairs)."""
     pointwise: str
     pairwise: str
-    k: int = 100                # top-k retrieved and reranked (§5.2)
-    delta: int = 10             # pair window (§4.2)
-    n_pairs: int = 50           # pairs per query (§5.2)
+    k: int = 100
+    delta: int = 10
+    n_pairs: int = 50
     batch_size: int = 64
     max_length_point: int = 256
     max_length_pair: int = 512
-    known_point: pd.DataFrame | None = field(default=None, repr=False)   # qid, docno, score
-    known_pair: pd.DataFrame | None = field(default=None, repr=False)    # qid, docno_a, docno_b, score
+
+    @classmethod
+    def of(cls, probs: cache.Artifact, batch_size: int = 64) -> "Teachers":
+        """The teachers and settings that made a pair_probs artifact (03's), for later rounds (04)."""
+        sampled = probs.params["sampled"]
+        point = sampled["pointwise"]
+        return cls(point["teacher"], probs.params["teacher"], point["k"], sampled["delta"], sampled["n_pairs"],
+                   batch_size, point["max_length"], probs.params["max_length"])
 
 
-def _reuse(known: pd.DataFrame | None, items: pd.DataFrame, cols: list[str]):
-    if known is None or known.empty:
-        return items.iloc[:0].assign(score=[]), items
-    merged = items.merge(known[cols + ["score"]].drop_duplicates(cols), on=cols, how="left")
-    return merged[merged.score.notna()], merged[merged.score.isna()][items.columns]
-
-
-def score_with_reuse(teachers: Teachers, key: cache.Key, items: pd.DataFrame, queries, docs, pairwise: bool):
-    """Teacher scores of `items`, computing only rows not in the teachers' `known_*` frames (then adding them)."""
-    cols = ["qid", "docno_a", "docno_b"] if pairwise else ["qid", "docno"]
-    attr = "known_pair" if pairwise else "known_point"
-    have, todo = _reuse(getattr(teachers, attr), items, cols)
-    if len(todo):
-        job_items = todo if pairwise else todo.rename(columns={"docno": "docno_a"})
-        # which rows are new depends on what earlier rounds scored: the job folder is named by its rows
-        new = scoring.score(cache.path(key, f"job-{scoring.rows_hash(job_items)}"), teachers.pairwise if pairwise else teachers.pointwise,
-                            job_items.reset_index(drop=True), queries, docs, pairwise=pairwise,
-                            batch_size=teachers.batch_size,
-                            max_length=teachers.max_length_pair if pairwise else teachers.max_length_point)
-        new = new if pairwise else new.rename(columns={"docno_a": "docno"})
-        new = new[cols + ["score"]]
+def examples_from(point: cache.Artifact, teachers: Teachers, coll: data.Collection, seed: int, n_passages: int,
+                  delta: int | str | None = None, progress: bool = True) -> dict[str, cache.Artifact]:
+    """Pairs sampled from a pointwise ranking, scored by the pairwise teacher, and the examples they make:
+    {'pointwise', 'sampled', 'pairs', 'examples'}. delta="all" samples from every pair of each query's whole
+    ranking (the "− pair sampling heuristic" ablation of Table 3); None: the teachers' window."""
+    if delta == "all":
+        k = delta = int(point.frame().groupby("qid").size().max())
     else:
-        new = items.iloc[:0].assign(score=[])[cols + ["score"]]
-    known = getattr(teachers, attr)
-    setattr(teachers, attr, pd.concat([known, new], ignore_index=True) if known is not None else new)
-    return pd.concat([have[cols + ["score"]], new], ignore_index=True), len(todo)
+        k, delta = teachers.k, teachers.delta if delta is None else delta
+    sampled = sampled_pairs(point, k, delta, teachers.n_pairs, seed)
+    probs = pair_probs(teachers.pairwise, sampled, teachers.max_length_pair, coll.queries, coll.docs,
+                       teachers.batch_size, progress)
+    return {"pointwise": point, "sampled": sampled, "pairs": probs,
+            "examples": training_examples(point, probs, n_passages)}
 
 
-def round_examples(student: str, retriever: str, dataset: str, coll, teachers: Teachers, seed: int,
-                   n_passages: int, round_no: int, progress: bool = True) -> tuple[Path, cache.Key, dict]:
-    """Retrieve with `student`, score with both teachers (reusing earlier scores), sample pairs and write
-    the training examples. Returns (examples path, key, counts of newly scored items)."""
-    runs = retrieve.first_stage(retriever, str(student), coll.docs, dataset, {"train": (dataset, coll.queries)},
-                                k=teachers.k, progress=progress)
-    run, run_key = runs["train"]
-    base = {"run": [run_key.model, run_key.params], "teachers": [teachers.pointwise, teachers.pairwise], "round": round_no}
-    point_key = cache.key("pointwise", teachers.pointwise, dataset, {**base, "k": teachers.k})
-    point, new_point = score_with_reuse(teachers, point_key, run[["qid", "docno"]], coll.queries, coll.docs, False)
-    path, ex_key, new_pair = pair_examples(point, teachers, dataset, coll, seed, n_passages, base)
-    return path, ex_key, {"pointwise scored": new_point, "pair prompts scored": new_pair}
+def round_examples(model: str, retriever: str, dataset: str, coll: data.Collection, teachers: Teachers, seed: int,
+                   n_passages: int, progress: bool = True) -> dict[str, cache.Artifact]:
+    """Retrieve the queries of `dataset` with `model`, score with both teachers, sample pairs and build the
+    examples: {'run', 'pointwise', 'sampled', 'pairs', 'examples'}. Used in 04 (rounds 2+) and 06."""
+    run = retrieve.first_stage(retriever, str(model), coll.docs, dataset, {"train": (dataset, coll.queries)},
+                               k=teachers.k, progress=progress)["train"]
+    point = pointwise_scores(teachers.pointwise, dataset, run, teachers.k, teachers.max_length_point, coll.queries,
+                             coll.docs, teachers.batch_size, progress)
+    return {"run": run, **examples_from(point, teachers, coll, seed, n_passages, progress=progress)}
 
 
-def pair_examples(point: pd.DataFrame, teachers: Teachers, dataset: str, coll, seed: int, n_passages: int,
-                  base: dict, delta: int | None = None) -> tuple[Path, cache.Key, int]:
-    """From pointwise teacher scores: sample pairs from the pointwise ranking (window `delta`, default the
-    teachers'; delta = k samples from all pairs, the Table 3 ablation), score them in both orders with the
-    pairwise teacher (reusing known scores) and write the training examples. Returns (path, key, new prompts)."""
-    delta = teachers.delta if delta is None else delta
-    sampled = pairs.sample_pairs(rerank.to_run(point), k=teachers.k, delta=delta, n_pairs=teachers.n_pairs, seed=seed)
-    pair_key = cache.key("pairs", teachers.pairwise, dataset, {**base, "delta": delta, "n": teachers.n_pairs, "seed": seed})
-    both = pairs.both_orders(sampled)
-    scored, new_pair = score_with_reuse(teachers, pair_key, both[["qid", "docno_a", "docno_b"]], coll.queries,
-                                        coll.docs, True)
-    scored = both.merge(scored.drop_duplicates(["qid", "docno_a", "docno_b"]), on=["qid", "docno_a", "docno_b"])
-    table = pairs.combine_orders(sampled, scored)
-    ex_key = cache.key("examples", "round", dataset, {**base, "pairs": pair_key.params, "n_passages": n_passages})
-    path = cache.write_frame(cache.path(ex_key, "examples.parquet"), pairs.training_examples(point, table, n_passages))
-    return path, ex_key, new_pair
+def ablations(base: train.TrainConfig, bert_init: str, dpr_init: str, all_rows: bool = True) -> list[tuple]:
+    """Table 3's training runs as (group, row, paper row, config, pair sampling heuristic on?), in the paper's
+    order; all_rows=False keeps PairDistill alone. Rows whose configurations coincide (e.g. the initialisation
+    row of the student's own checkpoint) share one training run through the cache."""
+    rows = [("Distillation Loss", "PairDistill", "PairDistill", base, True)]
+    if all_rows:
+        dpr = replace(base, student="dpr", init=dpr_init)
+        rows += [("Distillation Loss", "- L_pair", "- L_pair", replace(base, lambda_pair=0.0), True),
+                 ("Distillation Loss", "- L_KD", "- L_KD", replace(base, lambda_kd=0.0), True),
+                 ("Distillation Loss", "- pair sampling heuristic", "- pair sampling heuristic", base, False),
+                 ("Initialization", base.init, "ColBERTv2", base, True),
+                 ("Initialization", bert_init, "bert-base-uncased", replace(base, init=bert_init), True),
+                 ("Different Architecture", "DPR", "DPR", replace(dpr, lambda_kd=0.0, lambda_pair=0.0), True),
+                 ("Different Architecture", "+ L_KD", "+ L_KD", replace(dpr, lambda_pair=0.0), True),
+                 ("Different Architecture", "+ L_KD + L_pair", "+ L_KD + L_pair", dpr, True)]
+    return rows
 
 
-def iterate(cfg: train.TrainConfig, first_examples: Path, first_key: cache.Key, dataset: str, coll,
-            teachers: Teachers, retriever: str, iterations: int, progress: bool = True) -> list[dict]:
-    """§4.3: train round 1 on the given examples, then (iterations − 1) times re-retrieve with the new
-    student, re-score and fine-tune it again. Returns one dict per round: model folder, examples, new scores."""
-    out, init, examples, key, counts = [], cfg.init, first_examples, first_key, {}
+def _new_rows(frame: pd.DataFrame, cols: list[str], seen: set) -> int:
+    rows = set(frame[cols].itertuples(index=False, name=None))
+    new = len(rows - seen)
+    seen |= rows
+    return new
+
+
+def iterate(cfg: train.TrainConfig, first: dict[str, cache.Artifact], dataset: str, coll: data.Collection,
+            teachers: Teachers, iterations: int, progress: bool = True) -> list[dict]:
+    """§4.3: train round 1 on `first` (its 'pointwise', 'sampled' and 'examples' artifacts), then
+    (iterations − 1) times re-retrieve with the new student, re-score and fine-tune it again. Round 1 is the
+    same stage (same key) as any other run of `cfg` on those examples. Returns one dict per round: the trained
+    student (Artifact), its examples, and how many (query, passage) inputs and ordered pair prompts the
+    teachers met for the first time in that round."""
+    retriever = retrieve.retriever_of(cfg.student)
+    seen_point: set = set()
+    seen_pair: set = set()
+    out, init, arts = [], cfg.init, first
     for r in range(1, iterations + 1):
         if r > 1:
-            examples, key, counts = round_examples(init, retriever, dataset, coll, teachers, cfg.seed, cfg.n_passages,
-                                                   r, progress)
-        rcfg = replace(cfg, init=str(init))
-        job = cache.path(cache.key("train", cfg.student, dataset, {"examples": key.params, "config": vars(rcfg)}))
-        model = train.train(job, rcfg, examples, dataset, progress=progress)
-        out.append({"iteration": r, "model": str(model), "job": str(job), "examples": str(examples), **counts})
-        init = model
+            arts = round_examples(init, retriever, dataset, coll, teachers, cfg.seed, cfg.n_passages, progress)
+        counts = {"new pointwise scores": _new_rows(arts["pointwise"].frame(), ["qid", "docno"], seen_point),
+                  "new pair prompts": _new_rows(pairs.both_orders(arts["sampled"].frame()),
+                                                ["qid", "docno_a", "docno_b"], seen_pair)}
+        model = train.train_student(replace(cfg, init=str(init)), arts["examples"], dataset, progress=progress)
+        out.append({"iteration": r, "model": model, "examples": arts["examples"], **counts})
+        init = model.path
     return out
-
-
-def known_pairs(pair_table: pd.DataFrame) -> pd.DataFrame:
-    """03_pairwise's pair table (both orders' probabilities) as ordered prompts with scores, for reuse."""
-    fwd = pair_table[["qid", "docno_a", "docno_b", "prob_forward"]].rename(columns={"prob_forward": "score"})
-    rev = pair_table[["qid", "docno_b", "docno_a", "prob_reverse"]].rename(
-        columns={"docno_b": "docno_a", "docno_a": "docno_b", "prob_reverse": "score"})
-    return pd.concat([fwd, rev], ignore_index=True)

@@ -14,7 +14,8 @@ from pathlib import Path
 import pandas as pd
 
 from . import paths
-from .cache import atomic_path
+from .models import canonical as canonical_model
+from .atomic import atomic_path
 
 # which paper item each artifact regenerates (for figures/README.md)
 PAPER_ITEMS = {
@@ -45,8 +46,8 @@ def git_commit() -> str:
 def provenance(profile: str, datasets=(), models=()) -> dict:
     """What made an artifact. The notebook and parameter hash come from the runner (PDLIB_NOTEBOOK,
     PDLIB_PARAM_HASH); an interactive session says so."""
-    def short(m):  # trained checkpoints: relative to the repository, so the footer reads the same anywhere
-        return str(m).replace(f"{paths.ROOT}/", "")
+    def short(m):  # trained checkpoints by their place in the cache, so the footer reads the same anywhere
+        return canonical_model(str(m.path if hasattr(m, "path") else m))
     return {"profile": profile, "commit": git_commit(), "datasets": sorted({str(d) for d in datasets}),
             "models": sorted({short(m) for m in models}),
             "notebook": os.environ.get("PDLIB_NOTEBOOK", "interactive"),
@@ -91,7 +92,7 @@ def save_table(frame: pd.DataFrame, profile: str, name: str, caption: str = "", 
                         ("md", lambda f: (f"{caption}\n\n" if caption else "")
                          + (f if markdown_frame is None else markdown_frame).to_markdown(index=False)
                          + f"\n\n<sub>{foot}</sub>\n"),
-                        ("tex", lambda f: f.to_latex(index=False, float_format="%.3f", caption=caption or None)
+                        ("tex", lambda f: f.to_latex(index=False, float_format="%.1f", caption=caption or None)
                          + f"% {foot}\n")):
         target = out_dir(profile) / f"{name}.{ext}"
         with atomic_path(target) as tmp:
@@ -124,3 +125,52 @@ def write_index(root: Path | None = None) -> Path:
     with atomic_path(target) as tmp:
         tmp.write_text("\n".join(lines))
     return target
+
+
+def shown(path: Path | str) -> str:
+    """A path as a reader should see it: relative to the repository (or the cache, or the figures folder)."""
+    p = Path(path).resolve()
+    for base, label in ((paths.figures_dir(), "figures"), (paths.data_dir(), "data"), (paths.ROOT, "")):
+        try:
+            rel = p.relative_to(Path(base).resolve()).as_posix()
+            return f"{label}/{rel}" if label else rel
+        except ValueError:
+            continue
+    return p.name
+
+
+def written_note(written: list[Path]):
+    """The closing cell of every notebook: the tables and figures it wrote, as repository paths."""
+    from IPython.display import Markdown
+
+    return Markdown("**Written by this notebook:**\n" + "\n".join(f"- `{shown(p)}`" for p in written))
+
+
+def fig1(ours_points: list[tuple[str, float, float]], x_label: str, y_label: str, profile: str):
+    """Figure 1: the paper's systems (cited) in-domain vs out-of-domain, and ours beside them on axes of their
+    own. Our panel spans at least 10 points per axis, so a fraction of a point does not fill the figure."""
+    import matplotlib.pyplot as plt
+
+    from . import paper
+
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 4.5))
+    for s in paper.TABLE1_SYSTEMS:
+        x, y = paper.TABLE1["msmarco-dev-rr10"].get(s), paper.TABLE1["avg-BEIR-13"].get(s)
+        if x is not None and y is not None:
+            ax.scatter(x, y, color="tab:red" if s == "PairDistill" else "tab:gray", zorder=3)
+            ax.annotate(s, (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    ax.set_xlabel("in-domain: MS MARCO dev RR@10 (%)")
+    ax.set_ylabel("out-of-domain: BEIR-13 nDCG@10 (%)")
+    ax.set_title("the paper's systems (cited)")
+    for label, x, y in ours_points:
+        ax2.scatter(x, y, marker="*", s=160, color="tab:blue" if "initial" in label else "tab:red", zorder=4)
+        ax2.annotate(label, (x, y), fontsize=8, xytext=(4, -10), textcoords="offset points")
+    for values, setter in (([p[1] for p in ours_points], ax2.set_xlim), ([p[2] for p in ours_points], ax2.set_ylim)):
+        if values:
+            mid, half = (max(values) + min(values)) / 2, max(5.0, 0.65 * (max(values) - min(values)))
+            setter(mid - half, mid + half)
+    ax2.set_xlabel(x_label)
+    ax2.set_ylabel(y_label)
+    ax2.set_title(f"ours (profile {profile})")
+    fig.tight_layout()
+    return fig

@@ -24,8 +24,10 @@ def contrastive_loss(student_scores: torch.Tensor, positive: torch.Tensor | int 
         L_CL = mean_q −log( exp s(q, d⁺) / Σ_{d ∈ D'} exp s(q, d) )
 
     student_scores: (B, n), passage j of query b in column j. positive: (B,) index of d⁺ per query (or one
-    int for all). in_batch=True adds every other query's passages as negatives, as ColBERT does: the
-    scores must then be (B, B·n), query b against all B·n passages of the batch, its own at b·n … b·n+n−1.
+    int for all); a query whose positive is −1 (no labelled positive among its passages) is left out of the
+    mean, and with no positive at all L_CL is 0. in_batch=True adds every other query's passages as negatives,
+    as ColBERT does: the scores must then be (B, B·n), query b against all B·n passages of the batch, its own
+    at b·n … b·n+n−1.
 
     Worked example: scores [[2, 0, 0]], positive 0 → −log(e²/(e²+2)) = log(1 + 2e⁻²) ≈ 0.2395.
     """
@@ -33,11 +35,18 @@ def contrastive_loss(student_scores: torch.Tensor, positive: torch.Tensor | int 
     B = student_scores.shape[0]
     pos = torch.full((B,), positive, dtype=torch.long, device=student_scores.device) if isinstance(positive, int) \
         else positive.long()
+    _check("contrastive_loss", pos.shape == (B,), f"positive must be (B,) = ({B},), got {tuple(pos.shape)}")
     if in_batch:
         n = student_scores.shape[1] // B
         _check("contrastive_loss", n * B == student_scores.shape[1],
                f"in_batch needs (B, B·n) scores, got {tuple(student_scores.shape)}")
-        pos = pos + torch.arange(B, device=pos.device) * n
+    has = pos >= 0
+    if not has.any():
+        return student_scores.sum() * 0.0
+    if not has.all():
+        student_scores, pos = student_scores[has], pos[has]
+    if in_batch:
+        pos = pos + torch.arange(B, device=pos.device)[has] * n
     return F.cross_entropy(student_scores, pos)
 
 
@@ -86,12 +95,20 @@ def total_loss(student_scores: torch.Tensor, teacher_scores: torch.Tensor | None
                pair_i: torch.Tensor | None = None, pair_j: torch.Tensor | None = None,
                pair_probs: torch.Tensor | None = None, pair_mask: torch.Tensor | None = None,
                positive: torch.Tensor | int | None = 0, temperature: float = 1.0, lambda_kd: float = 1.0,
-               lambda_pair: float = 3.0) -> dict[str, torch.Tensor]:
+               lambda_pair: float = 3.0, in_batch_scores: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
     """L = L_CL + λ_KD·L_KD + λ_pair·L_pair; `positive=None` drops L_CL (zero-shot L_ZS, §4.2). A term whose
-    weight is 0 or whose inputs are None is left out. Returns {'loss', 'cl', 'kd', 'pair'} (absent terms 0)."""
+    weight is 0 or whose inputs are None is left out. `in_batch_scores` (B, B·n): L_CL against every passage
+    of the batch (ColBERT's in-batch negatives) instead of the query's own. Returns {'loss', 'cl', 'kd',
+    'pair'} (absent terms 0). The training loop (pdlib.train.batch_loss) computes every term here."""
     zero = student_scores.sum() * 0.0
-    cl = contrastive_loss(student_scores, positive) if positive is not None else zero
     kd = kd_loss(student_scores, teacher_scores, temperature) if teacher_scores is not None and lambda_kd else zero
     pr = pair_loss(student_scores, pair_i, pair_j, pair_probs, pair_mask) \
         if pair_probs is not None and lambda_pair else zero
-    return {"loss": cl + lambda_kd * kd + lambda_pair * pr, "cl": cl.detach(), "kd": kd.detach(), "pair": pr.detach()}
+    if positive is None:
+        cl = zero
+    elif in_batch_scores is not None:
+        cl = contrastive_loss(in_batch_scores, positive, in_batch=True)
+    else:
+        cl = contrastive_loss(student_scores, positive)
+    return {"loss": zero + lambda_kd * kd + lambda_pair * pr + cl, "cl": cl.detach(), "kd": kd.detach(),
+            "pair": pr.detach()}

@@ -77,9 +77,10 @@ def position_bias(pair_table: pd.DataFrame) -> float:
     return float((pair_table.prob_forward + pair_table.prob_reverse - 1.0).mean())
 
 
-def all_pairs(ranked: pd.DataFrame, m: int) -> pd.DataFrame:
-    """Every ordered pair (i != j) among the top m of each query (for Table 5's duoT5 row)."""
-    return sample_pairs(ranked, k=m, delta=m, n_pairs=m * m)
+def passages_of(pair_table: pd.DataFrame) -> pd.DataFrame:
+    """The distinct (qid, docno) of a pair table's passages, e.g. to score them with a student (04)."""
+    return pd.concat([pair_table[["qid", "docno_a"]].rename(columns={"docno_a": "docno"}),
+                      pair_table[["qid", "docno_b"]].rename(columns={"docno_b": "docno"})]).drop_duplicates()
 
 
 def sym_sum(pair_table: pd.DataFrame, ranked: pd.DataFrame) -> pd.DataFrame:

@@ -1,8 +1,9 @@
 """The paper's published numbers (Tables 1, 2, 3, 4, 5, 6, 7), transcribed from the PDF; the notebooks print them beside ours (Used in 03-06).
 
 Values are percentages exactly as printed (Table 7 excepted: hyperparameters). None marks a cell the paper
-prints as "-" / "_" or leaves empty. Bold/underline markup and footnote marks are dropped; the one footnote
-mark in Table 1 is kept in `TABLE1_NOTES`.
+prints as "-" / "_" or leaves empty. Bold/underline markup and footnote marks are dropped (Table 1's one
+footnote: CoT-MAE's dev RR@10 was trained on a corpus with passage titles). Every paper value a notebook
+shows comes from here; pdlib.tables puts ours beside them.
 """
 from __future__ import annotations
 
@@ -63,11 +64,6 @@ TABLE1: dict[str, dict[str, float | None]] = {
     row: dict(zip(TABLE1_SYSTEMS, values, strict=True)) for row, values in _TABLE1_ROWS.items()
 }
 
-# Footnote marks dropped from TABLE1 cells.
-TABLE1_NOTES = {
-    ("msmarco-dev-rr10", "CoT-MAE"): "† trained on a non-standard MS MARCO corpus which includes passage titles",
-}
-
 # --- Table 2: open-domain QA, Recall@5 on the dev sets ---------------------------------------------------
 TABLE2 = {
     "BM25": {"nq": 44.6, "trivia-qa": 67.6, "squad": 50.6},
@@ -109,6 +105,9 @@ TABLE5 = {
     "MonoT5 (pointwise)": 40.6,
     "duoT5 (pairwise)": 41.5,
 }
+# the teacher kind (pdlib.jobs.teacher_kind) each Table 5 row stands for; the instruction LLM has no row
+TABLE5_KINDS = {"retriever": "ColBERTv2", "cross-encoder": "MiniLM (pointwise)", "mono-t5": "MonoT5 (pointwise)",
+                "duo-t5": "duoT5 (pairwise)"}
 
 # --- Table 6: lambda_pair -> MS MARCO dev MRR@10 ---------------------------------------------------------
 TABLE6 = {1.0: 40.3, 3.0: 40.7}
@@ -138,16 +137,6 @@ def table1_column(system: str) -> dict[str, float | None]:
     return {row: values[system] for row, values in TABLE1.items()}
 
 
-def best_two(row_key: str, extra: dict[str, float] | None = None) -> tuple[str | None, str | None]:
-    """The systems with the best and second-best value in a Table 1 row (None cells ignored).
-
-    `extra` (e.g. {"ColBERTv2 (ours)": 45.1}) competes with the paper's systems. Ties keep the earlier
-    system (paper order, then `extra` in its order). Missing places are None.
-    """
-    if row_key not in TABLE1:
-        raise KeyError(f"{row_key!r} is not a Table 1 row; one of {list(TABLE1)}")
-    cells = [(s, v) for s, v in TABLE1[row_key].items() if v is not None]
-    cells += [(s, v) for s, v in (extra or {}).items() if v is not None]
-    ranked = sorted(cells, key=lambda sv: -sv[1])  # stable: ties keep the earlier entry
-    names = [s for s, _ in ranked[:2]] + [None, None]
-    return names[0], names[1]
+def table3_value(row: str) -> float | None:
+    """Table 3's value of a row ("PairDistill", "- L_pair", "Iteration 2", …); None if the paper has none."""
+    return next((v for _, r, v in TABLE3 if r == row), None)

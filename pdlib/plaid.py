@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import PdlibError, cache, paths
+from . import PdlibError, cache, models, paths
+from .atomic import atomic_path, read_frame, write_frame
 
 
 def _setup_extensions() -> None:
@@ -42,15 +43,21 @@ def index(checkpoint: str, docs: pd.DataFrame, folder: Path, nbits: int = 2, doc
         return folder
     if len(docs) == 0:
         raise PdlibError("nothing to index: the collection is empty")
-    with cache.atomic_path(folder) as tmp:
+    with atomic_path(folder) as tmp:
         tmp.mkdir()
         config = ColBERTConfig(nbits=nbits, doc_maxlen=doc_maxlen, kmeans_niters=kmeans_niters,
                                index_path=str(tmp / "index"), root=str(tmp), gpus=0 if not _cuda() else 1)
         with _colbert_run(tmp, quiet):
             Indexer(checkpoint=checkpoint, config=config, verbose=0 if quiet else 3).index(
                 name=str(tmp / "index"), collection=docs.text.tolist(), overwrite=True)
-        cache.write_frame(tmp / "docnos.parquet", docs[["docno"]].reset_index(drop=True))
+        write_frame(tmp / "docnos.parquet", docs[["docno"]].reset_index(drop=True))
     return folder
+
+
+@cache.stage("plaid", "plaid", model="model_id", dataset="corpus", ignore=("docs",))
+def plaid_index(model_id: str, corpus: str, nbits: int, doc_maxlen: int, docs: pd.DataFrame, workdir: Path) -> None:
+    """The PLAID index of a corpus for a ColBERT model (a cached stage; Used through retrieve.first_stage)."""
+    index(models.colbert_checkpoint(model_id), docs, workdir / "plaid", nbits=nbits, doc_maxlen=doc_maxlen)
 
 
 def search(checkpoint: str, folder: Path, queries: pd.DataFrame, k: int = 100, query_maxlen: int = 32,
@@ -62,7 +69,7 @@ def search(checkpoint: str, folder: Path, queries: pd.DataFrame, k: int = 100, q
     folder = Path(folder)
     if not (folder / "docnos.parquet").exists():
         raise PdlibError(f"{folder} is not a finished PLAID index: build it with pdlib.plaid.index")
-    docnos = cache.read_frame(folder / "docnos.parquet").docno.to_numpy()
+    docnos = read_frame(folder / "docnos.parquet").docno.to_numpy()
     with _colbert_run(folder, quiet):
         searcher = Searcher(index=str(folder / "index"), checkpoint=checkpoint, verbose=0 if quiet else 3,
                             config=ColBERTConfig(query_maxlen=query_maxlen, gpus=0 if not _cuda() else 1))

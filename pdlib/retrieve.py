@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import PdlibError
+from . import PdlibError, cache, data
 
 RUN_COLUMNS = ["qid", "docno", "score", "rank"]
 
@@ -88,7 +88,7 @@ def dense_retrieve(model, docs: pd.DataFrame, queries: pd.DataFrame, k: int = 10
 
 def write_trec_run(run: pd.DataFrame, target: Path | str, tag: str = "pdlib") -> Path:
     """Write a run as a TREC run file (qid Q0 docno rank score tag), atomically."""
-    from .cache import atomic_path
+    from .atomic import atomic_path
 
     target = Path(target)
     with atomic_path(target) as tmp:
@@ -103,42 +103,49 @@ def read_trec_run(path: Path | str) -> pd.DataFrame:
     return frame[RUN_COLUMNS]
 
 
+def retriever_of(student: str) -> str:
+    """The first-stage retriever that serves a student architecture: colbert -> PLAID, dpr -> faiss."""
+    return "colbert" if student == "colbert" else "dense"
+
+
+@cache.stage("run", "run.parquet", model="model_id", dataset="dataset", ignore=("queries", "search"))
+def _run(retriever: str, model_id: str, corpus: str, dataset: str, k: int, options: dict, queries: pd.DataFrame,
+         search) -> pd.DataFrame:
+    """The top-k run of one query set (the corpus's index is built by `search` only on a miss)."""
+    return search(queries, k)
+
+
 def first_stage(retriever: str, model_id: str, docs: pd.DataFrame, corpus_id: str,
                 query_sets: dict[str, tuple[str, pd.DataFrame]], k: int = 100, faiss_index: str = "flat",
                 nbits: int = 2, doc_maxlen: int = 180, query_maxlen: int = 32, batch_size: int = 64,
-                progress: bool = True):
-    """Retrieve several query sets from one corpus, each run cached (Used in 01, 05, 06).
+                progress: bool = True) -> dict[str, cache.Artifact]:
+    """Retrieve several query sets from one corpus, each run a cached stage (Used in 01, 04, 05, 06).
 
     retriever: 'dense' (sentence-transformers dual encoder + faiss) or 'colbert' (colbert-ai checkpoint + PLAID).
-    query_sets: name -> (dataset id, queries). Returns name -> (run, cache key). The model is loaded and the
-    corpus indexed only if some run is missing from the cache.
+    query_sets: name -> (dataset id, queries). Returns name -> run Artifact (`.frame()`: qid, docno, score,
+    rank). The model is loaded and the corpus indexed only if some run is missing from the cache.
     """
-    from . import cache, models
+    from . import models
 
     if retriever not in ("dense", "colbert"):
         raise PdlibError(f"unknown retriever {retriever!r}: use 'dense' (faiss) or 'colbert' (PLAID)")
-    opts = {"retriever": retriever, "k": k}
-    opts.update({"index": faiss_index} if retriever == "dense" else
-                {"nbits": nbits, "doc_maxlen": doc_maxlen, "query_maxlen": query_maxlen})
-    keys = {name: cache.key("run", model_id, ds, opts) for name, (ds, _) in query_sets.items()}
+    options = {"index": faiss_index} if retriever == "dense" else \
+        {"nbits": nbits, "doc_maxlen": doc_maxlen, "query_maxlen": query_maxlen}
     searcher = None
 
-    def make_searcher():
-        if retriever == "dense":
-            return DenseIndex(models.load_bi_encoder(model_id), docs, batch_size, faiss_index, progress=progress).search
-        from . import plaid
+    def search(queries, kk):
+        nonlocal searcher
+        if searcher is None:
+            if retriever == "dense":
+                searcher = DenseIndex(models.load_bi_encoder(model_id), docs, batch_size, faiss_index,
+                                      progress=progress).search
+            else:
+                from . import plaid
 
-        ckpt = models.colbert_checkpoint(model_id)
-        folder = cache.path(cache.key("plaid", model_id, corpus_id, {"nbits": nbits, "doc_maxlen": doc_maxlen}))
-        plaid.index(ckpt, docs, folder, nbits=nbits, doc_maxlen=doc_maxlen)
-        return lambda q, kk: plaid.search(ckpt, folder, q, kk, query_maxlen=query_maxlen)
+                ckpt = models.colbert_checkpoint(model_id)
+                index = plaid.plaid_index(str(model_id), corpus_id, nbits, doc_maxlen, docs).path
+                searcher = lambda q, n: plaid.search(ckpt, index, q, n, query_maxlen=query_maxlen)  # noqa: E731
+        return searcher(queries, kk)
 
-    out = {}
-    for name, (ds, queries) in query_sets.items():
-        def compute(queries=queries):
-            nonlocal searcher
-            searcher = searcher or make_searcher()
-            return searcher(queries, k)
-        run = cache.cached_frame(keys[name], "run.parquet", compute, meta={"model": model_id, "dataset": ds, **opts})
-        out[name] = (run, keys[name])
-    return out
+    return {name: _run(retriever, str(model_id), data.canonical_id(corpus_id), ds, k, options, queries, search)
+            for name, (ds, queries) in query_sets.items()}

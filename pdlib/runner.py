@@ -59,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         chosen = [config.match_notebook(s) for s in args.only.split(",") if s.strip()] or list(config.NOTEBOOKS)
         overrides = _parse_overrides(args.param)
+        config.check_overrides(chosen, overrides)
         for name in chosen:  # validate everything before running anything
             config.resolve(name, args.profile, overrides)
         for name in chosen:

@@ -1,143 +1,127 @@
-"""Brief supervised training of the tiny teacher stand-ins on the synthetic labels (smoke profile only).
+"""Pointwise and pairwise teachers (Used through pdlib.jobs in 02-04 and 06; §3.2, §4.1, Appendix C.1).
 
-The paper's teachers were trained on MS MARCO labels (MiniLM cross-encoder, monoT5/duoT5) or instruction
-tuned (flan-t5). Their tiny stand-ins get the same kind of supervision on the synthetic training split, so
-that in the smoke profile the teachers really are better than the student and distillation has something
-to teach. Not used for real checkpoints.
+Every scorer reads one number per input off a single forward pass:
 
-Targets are graded: a passage's target probability is grade / 2 (0, ½, 1); pairwise targets are 1 / 0 for a
-better / worse first passage (pairs of equal grade are not used). Lists mix the judged passages with negatives from a
-lexical top-30 (as MS MARCO rerankers are trained on BM25 negatives) and random ones.
+| scorer | input | score |
+|---|---|---|
+| cross-encoder (MiniLM) | (query, passage) | the one raw logit, no sigmoid |
+| monoT5 | `Query: {q} Document: {d} Relevant:` | log P(true) = log_softmax([false, true])[true] |
+| duoT5 | `Query: {q} Document0: {d_i} Document1: {d_j} Relevant:` | P(d_i ≻ d_j) = softmax([true, false])[true] |
+| LLM pointwise (C.1) | Yes/No prompt | P(Yes) = softmax([Yes, No])[Yes] |
+| LLM pairwise (C.1) | A/B prompt | P(d_i ≻ d_j) = softmax([A, B])[A] |
+
+For T5 models only the decoder's *first* step is run (decoder input = the start token), not `generate`.
+Inputs are sorted by length so that each batch pads little; bf16 on GPU.
 """
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from . import rerank
+# Appendix C.1 (the PDF wraps the first line; the instruction is one sentence). The paper prints one
+# "Document:" slot for the pairwise prompt; we label the two passages A and B, the answers it asks for.
+LLM_POINTWISE = "Is the document relevant to the query (Yes or No)?\nQuery: {query}\nDocument: {document}"
+LLM_PAIRWISE = ("Which document is more relevant to the query? Answer only 'A' or 'B'.\nQuery: {query}\n"
+                "Document A: {doc_a}\nDocument B: {doc_b}")
+MONO_T5 = "Query: {query} Document: {document} Relevant:"
+DUO_T5 = "Query: {query} Document0: {doc_a} Document1: {doc_b} Relevant:"
 
-TEACHER_QUERIES = 3000
-
-
-def _query_lists(seed: int, list_size: int = 8):
-    """For every training query of the smoke set: its text and a list of (passage text, grade)."""
-    from dataclasses import replace
-
-    from .synthetic import PRESETS, generate
-
-    # the smoke set's vocabulary (same seed) with many more labelled queries and their own passages: the
-    # teachers' "MS MARCO", disjoint from the passages of the smoke set itself
-    docs, queries, qrels = generate(replace(PRESETS["smoke"], n_train=TEACHER_QUERIES, n_dev=0, n_test=0))
-    q, rel = queries["train"], qrels["train"]
-    grade = {(a, b): g for a, b, g in rel.itertuples(index=False)}
-    judged_of = rel.groupby("qid").docno.apply(list).to_dict()
-    # hard negatives as a first-stage retriever returns them (as MS MARCO rerankers are trained on BM25's
-    # top-k): the 30 passages sharing the most words with the query, minus the judged ones
-    vocab = {w: i for i, w in enumerate(sorted({w for t in docs.text for w in t.split()}))}
-
-    def bag(texts):
-        m = np.zeros((len(texts), len(vocab)), dtype=np.float32)
-        for r, t in enumerate(texts):
-            m[r, [vocab[w] for w in t.split() if w in vocab]] = 1.0
-        return m
-
-    rng = np.random.default_rng(seed)
-    overlap = bag(list(q.text)) @ bag(list(docs.text)).T + rng.random((len(q), len(docs)), dtype=np.float32) * 0.1
-    top = np.argpartition(-overlap, 30, axis=1)[:, :30]
-    hard = {qid: [d for d in docs.docno.to_numpy()[row] if (qid, d) not in grade] for qid, row in zip(q.qid, top)}
-    del overlap
-    text = dict(zip(docs.docno, docs.text))
-    all_docs = docs.docno.to_numpy()
-
-    def sample(qid: str, topic: int):
-        """One grade-2 passage, up to two grade-1 look-alikes, the rest negatives (grade 0): half hard, half random."""
-        judged = judged_of.get(qid, [])
-        best = [d for d in judged if grade[(qid, d)] == 2]
-        near = [d for d in judged if grade[(qid, d)] == 1]
-        chosen = [best[rng.integers(len(best))]] if best else []
-        chosen += [near[i] for i in rng.permutation(len(near))[:2]]
-        n_neg = list_size - len(chosen)
-        negatives = [hard[qid][i] for i in rng.permutation(len(hard[qid]))[: n_neg - n_neg // 2]]
-        negatives += [d for d in rng.choice(all_docs, n_neg, replace=False) if (qid, d) not in grade]
-        chosen += negatives[:n_neg]
-        return [(text[d], grade.get((qid, d), 0)) for d in chosen]
-
-    return [(qt, topic, qid) for qid, qt, topic in zip(q.qid, q.text, q.topic)], sample, rng
+# kind -> (prompt, positive answer word, negative answer word, output)
+T5_KINDS = {
+    "mono-t5": (MONO_T5, "true", "false", "log_prob"),
+    "duo-t5": (DUO_T5, "true", "false", "prob"),
+    "llm-point": (LLM_POINTWISE, "Yes", "No", "prob"),
+    "llm-pair": (LLM_PAIRWISE, "A", "B", "prob"),
+}
 
 
-def _optimizer(model, lr: float, steps: int):
-    """AdamW with linear warm-up over the first 10% of steps (post-LN transformers trained from scratch)."""
-    opt = torch.optim.AdamW(model.parameters(), lr=lr)
-    warm = max(1, steps // 10)
-    return opt, torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warm))
+def prompt(kind: str, query: str, doc_a: str, doc_b: str | None = None) -> str:
+    """The exact input string a T5 teacher of `kind` sees."""
+    template = T5_KINDS[kind][0]
+    if "{doc_b}" in template:
+        if doc_b is None:
+            raise ValueError(f"{kind} compares two passages: pass doc_b")
+        return template.format(query=query, doc_a=doc_a, doc_b=doc_b)
+    return template.format(query=query, document=doc_a)
 
 
-def train_cross_encoder(tokenizer, model, steps: int = 1000, batch_queries: int = 16, lr: float = 1e-3,
-                        seed: int = 0, progress: bool = True):
-    """Graded binary cross-entropy (target grade / 2) of a one-logit cross-encoder on the synthetic queries."""
-    torch.manual_seed(seed)
-    queries, sample, rng = _query_lists(seed)
-    opt, sched = _optimizer(model, lr, steps)
-    model.train()
-    for _ in tqdm(range(steps), desc="train tiny cross-encoder", disable=not progress):
-        batch = [queries[i] for i in rng.choice(len(queries), batch_queries, replace=False)]
-        lists = [sample(qid, topic) for _, topic, qid in batch]
-        enc = tokenizer([qt for (qt, _, _), lst in zip(batch, lists) for _ in lst],
-                        [t for lst in lists for t, _ in lst], padding=True, return_tensors="pt")
-        scores = model(**enc).logits[:, 0]
-        grades = torch.tensor([g for lst in lists for _, g in lst], dtype=torch.float32)
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(scores, grades / 2)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sched.step()
-    return model.eval()
+def answer_token_ids(tokenizer, kind: str) -> tuple[int, int]:
+    """Vocabulary ids of the positive and negative answer words (e.g. ▁true 1176, ▁false 6136 in T5)."""
+    ids = []
+    for word in T5_KINDS[kind][1:3]:
+        tok = tokenizer(word, add_special_tokens=False).input_ids
+        if len(tok) != 1:
+            raise ValueError(f"the tokenizer splits the answer {word!r} into {tok}: not a {kind} teacher")
+        ids.append(tok[0])
+    return ids[0], ids[1]
 
 
-def _t5_margin(tokenizer, model, kind: str, prompts: list[str]) -> torch.Tensor:
-    pos, neg = rerank.answer_token_ids(tokenizer, kind)
-    enc = tokenizer(prompts, padding=True, return_tensors="pt")
-    dec = torch.full((len(prompts), 1), model.config.decoder_start_token_id)
-    logits = model(**enc, decoder_input_ids=dec).logits[:, 0, :]
-    return logits[:, pos] - logits[:, neg]
+def score_from_logits(kind: str, pos_logit: torch.Tensor, neg_logit: torch.Tensor) -> torch.Tensor:
+    """The teacher's score from the first-step logits of its two answer tokens (see the module table)."""
+    two = torch.stack([neg_logit.float(), pos_logit.float()], dim=-1)
+    if T5_KINDS[kind][3] == "log_prob":
+        return torch.log_softmax(two, dim=-1)[..., 1]
+    return torch.softmax(two, dim=-1)[..., 1]
 
 
-# The T5 stand-in's tasks in turn: half its steps go to the two pairwise prompts, which learn slowest
-T5_SCHEDULE = ("mono-t5", "duo-t5", "llm-point", "duo-t5", "llm-pair", "duo-t5")
+def _device_of(model) -> torch.device:
+    return next(model.parameters()).device
 
 
-def train_t5_teacher(tokenizer, model, steps: int = 2400, batch_queries: int = 16, lr: float = 1e-3,
-                     seed: int = 0, progress: bool = True):
-    """Multi-task training of one tiny T5 on the four prompt formats (monoT5, duoT5, Appendix C.1 Yes/No
-    and A/B), so the same stand-in can play monoT5, duoT5 and the instruction-following LLM. The steps cycle
-    through `T5_SCHEDULE`; the pointwise tasks teach the relevance features the pairwise ones compare."""
-    torch.manual_seed(seed)
-    queries, sample, rng = _query_lists(seed)
-    opt, sched = _optimizer(model, lr, steps)
-    model.train()
-    for step in tqdm(range(steps), desc="train tiny T5 teacher", disable=not progress):
-        kind = T5_SCHEDULE[step % len(T5_SCHEDULE)]
-        batch = [queries[i] for i in rng.choice(len(queries), batch_queries, replace=False)]
-        lists = [sample(qid, topic) for _, topic, qid in batch]
-        if kind in ("mono-t5", "llm-point"):
-            prompts = [rerank.prompt(kind, qt, t) for (qt, _, _), lst in zip(batch, lists) for t, _ in lst]
-            margin = _t5_margin(tokenizer, model, kind, prompts)
-            grades = torch.tensor([g for lst in lists for _, g in lst], dtype=torch.float32)
-            loss = torch.nn.functional.binary_cross_entropy_with_logits(margin, grades / 2)
-        else:
-            prompts, targets = [], []
-            for (qt, _, _), lst in zip(batch, lists):
-                for i, j in rng.choice(len(lst), (12, 2)):
-                    if lst[i][1] == lst[j][1]:  # only pairs the labels decide: ties would teach "always ½"
-                        continue
-                    (ti, gi), (tj, gj) = lst[i], lst[j]
-                    prompts.append(rerank.prompt(kind, qt, ti, tj))
-                    targets.append(1.0 if gi > gj else 0.0)
-            margin = _t5_margin(tokenizer, model, kind, prompts)
-            loss = torch.nn.functional.binary_cross_entropy_with_logits(margin, torch.tensor(targets))
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sched.step()
-    return model.eval()
+@torch.inference_mode()
+def t5_scores(tokenizer, model, kind: str, texts: list[str], batch_size: int = 32, max_length: int = 512,
+              progress: bool = True) -> np.ndarray:
+    """Score prompts with one decoder step of a T5 model; returns one float per prompt, in input order."""
+    pos_id, neg_id = answer_token_ids(tokenizer, kind)
+    device = _device_of(model)
+    # tokenize everything in one call (the Rust tokenizer encodes a batch in parallel), then sort by token
+    # length so that each batch is padded only to its own longest input
+    input_ids = tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]
+    order = np.argsort([len(ids) for ids in input_ids], kind="stable")
+    out = np.empty(len(texts), dtype=np.float32)
+    start_id = model.config.decoder_start_token_id
+    bar = tqdm(total=len(texts), desc=kind, unit="pair" if "{doc_b}" in T5_KINDS[kind][0] else "doc",
+               disable=not progress)
+    for start in range(0, len(order), batch_size):
+        idx = order[start:start + batch_size]
+        enc = tokenizer.pad({"input_ids": [input_ids[i] for i in idx]}, pad_to_multiple_of=8,  # few shapes
+                            return_tensors="pt").to(device)
+        dec = torch.full((len(idx), 1), start_id, dtype=torch.long, device=device)
+        logits = model(**enc, decoder_input_ids=dec, use_cache=False).logits[:, 0, :]
+        out[idx] = score_from_logits(kind, logits[:, pos_id], logits[:, neg_id]).cpu().numpy()
+        bar.update(len(idx))
+    bar.close()
+    return out
+
+
+@torch.inference_mode()
+def cross_encoder_scores(tokenizer, model, queries: list[str], passages: list[str], batch_size: int = 64,
+                         max_length: int = 256, progress: bool = True) -> np.ndarray:
+    """Raw logit of a one-label cross-encoder for each (query, passage) pair."""
+    if len(queries) != len(passages):
+        raise ValueError(f"{len(queries)} queries but {len(passages)} passages: pass one query per passage")
+    device = _device_of(model)
+    order = np.argsort([len(q) + len(p) for q, p in zip(queries, passages)], kind="stable")
+    out = np.empty(len(order), dtype=np.float32)
+    for start in tqdm(range(0, len(order), batch_size), desc="cross-encoder", disable=not progress, unit="batch"):
+        idx = order[start:start + batch_size]
+        enc = tokenizer([queries[i] for i in idx], [passages[i] for i in idx], padding=True, truncation=True,
+                        max_length=max_length, return_tensors="pt").to(device)
+        out[idx] = model(**enc).logits[:, 0].float().cpu().numpy()
+    return out
+
+
+def on_device(model):
+    """Move a teacher to the GPU in bf16 when there is one (CPU stays fp32)."""
+    if torch.cuda.is_available():
+        return model.to("cuda", dtype=torch.bfloat16)
+    return model
+
+
+def to_run(scores: pd.DataFrame) -> pd.DataFrame:
+    """Sort teacher scores into a ranked run (`qid, docno, score, rank`)."""
+    ranked = scores.sort_values(["qid", "score"], ascending=[True, False], kind="stable").copy()
+    ranked["rank"] = ranked.groupby("qid").cumcount() + 1
+    return ranked.reset_index(drop=True)

@@ -15,10 +15,10 @@ checkpoint: weights, optimizer, scheduler, RNG, step, loss log), then `model/` (
 `log.csv` (the loss components per step). `run(folder)` resumes from `state.pt` if there is one; the data
 order depends only on (seed, step), so a resumed run ends at the same weights as an uninterrupted one.
 
-Launch: in a notebook, `train.train(folder, config, examples, ...)`; from a shell, on any number of GPUs
-(data-parallel, each rank takes its slice of every batch):
+Launch: in a notebook, `train.train_student(config, examples, dataset)` (a cached stage: the job folder is
+its key's folder); from a shell, on any number of GPUs (data-parallel, each rank takes its slice of every batch):
 
-    torchrun --nproc_per_node 8 -m pdlib.train data/<…>/train-job      # or: python -m pdlib.train <job>
+    torchrun --nproc_per_node 8 -m pdlib.train data/train/<job folder>      # or: python -m pdlib.train <job>
 """
 from __future__ import annotations
 
@@ -32,7 +32,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import PdlibError, losses
+from . import PdlibError, cache, data, losses
+from .atomic import atomic_path, read_frame, read_json, write_json
 
 
 @dataclass
@@ -189,6 +190,14 @@ class Examples:
         self.dropped = int((~keep).sum())
         self.query_text, self.doc_text, self.positives, self.n = query_text, doc_text, positives, n
 
+    @classmethod
+    def load(cls, examples: Path, dataset: str, n: int) -> "Examples":
+        """The examples parquet with the texts and labelled positives of `dataset` (ir_datasets id)."""
+        coll = data.load(dataset)
+        positives = coll.qrels[coll.qrels.relevance > 0].groupby("qid").docno.apply(set).to_dict()
+        return cls(read_frame(examples), dict(zip(coll.queries.qid, coll.queries.text)), coll.doc_text(),
+                   positives, n)
+
     def __len__(self) -> int:
         return len(self.frame)
 
@@ -220,27 +229,25 @@ class Examples:
 
 
 def batch_loss(student, batch: Batch, cfg: TrainConfig) -> dict[str, torch.Tensor]:
-    """Student scores of one batch and L = L_CL + λ_KD·L_KD + λ_pair·L_pair (pdlib.losses)."""
+    """L = L_CL + λ_KD·L_KD + λ_pair·L_pair of one batch (every term from pdlib.losses.total_loss).
+
+    The student scores each query's n passages (B, n); with in-batch negatives (`cfg.in_batch`) also every
+    passage of the batch (B, B·n) for L_CL. L_CL uses the queries whose labelled positive is among their
+    passages (`batch.positive` ≥ 0); `use_cl=False` is L_ZS. Returns {'loss', 'cl', 'kd', 'pair', 'scores'}
+    ('scores': the (B, n) student scores, detached, for display)."""
     n = len(batch.docs) // len(batch.queries)
     Q, D = student.encode(batch.queries, batch.docs)
     s = student.scores(Q, D, n)
     dev = s.device
+    s_all = student.scores(Q, D, n, all_pairs=True) if cfg.use_cl and cfg.in_batch else None
     out = losses.total_loss(s, batch.teacher.to(dev), batch.pair_i.to(dev), batch.pair_j.to(dev),
-                            batch.pair_probs.to(dev), batch.pair_mask.to(dev), positive=None,
-                            temperature=cfg.temperature, lambda_kd=cfg.lambda_kd, lambda_pair=cfg.lambda_pair)
-    has = batch.positive >= 0
-    if cfg.use_cl and has.any():
-        if cfg.in_batch:
-            s_all = student.scores(Q, D, n, all_pairs=True)[has.to(dev)]
-            cl = losses.contrastive_loss(s_all, batch.positive[has].to(dev) + torch.arange(len(has), device=dev)[has.to(dev)] * n)
-        else:
-            cl = losses.contrastive_loss(s[has.to(dev)], batch.positive[has].to(dev))
-        out["loss"] = out["loss"] + cl
-        out["cl"] = cl.detach()
-    return out
+                            batch.pair_probs.to(dev), batch.pair_mask.to(dev),
+                            positive=batch.positive.to(dev) if cfg.use_cl else None, temperature=cfg.temperature,
+                            lambda_kd=cfg.lambda_kd, lambda_pair=cfg.lambda_pair, in_batch_scores=s_all)
+    return {**out, "scores": s.detach()}
 
 
-# --- the loop -------------------------------------------------------------------------------------------
+# --- the loop: resume, step, finish ---------------------------------------------------------------------
 def _schedule(optimizer, cfg: TrainConfig):
     def factor(step: int) -> float:
         if step < cfg.warmup:
@@ -250,12 +257,11 @@ def _schedule(optimizer, cfg: TrainConfig):
 
 
 def _save_state(folder: Path, student, optimizer, scheduler, step: int, log: list[dict]) -> None:
-    tmp = folder / "state.pt.tmp"
-    torch.save({"model": student.state_dict(), "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(), "torch_rng": torch.get_rng_state(),
-                "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-                "python_rng": list(random.getstate()[1]), "step": step, "log": log}, tmp)
-    os.replace(tmp, folder / "state.pt")
+    with atomic_path(folder / "state.pt") as tmp:
+        torch.save({"model": student.state_dict(), "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(), "torch_rng": torch.get_rng_state(),
+                    "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+                    "python_rng": list(random.getstate()[1]), "step": step, "log": log}, tmp)
 
 
 def _dist():
@@ -267,43 +273,25 @@ def _dist():
 
 
 def make_job(folder: Path, cfg: TrainConfig, examples_path: Path, dataset: str) -> Path:
-    """Write `job.json`: the config, the examples parquet (pdlib.pairs.training_examples) and the dataset
-    whose texts and qrels they refer to."""
+    """Write `job.json` (atomically): the config, the examples parquet (a path relative to the cache root when
+    it lies inside, so a moved cache keeps its jobs) and the dataset whose texts and qrels they refer to."""
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    job = {"config": asdict(cfg), "examples": str(examples_path), "dataset": dataset}
+    job = {"config": asdict(cfg), "examples": cache.fingerprint(Path(examples_path)), "dataset": dataset}
     if (folder / "job.json").exists():
-        old = json.loads((folder / "job.json").read_text())
+        old = read_json(folder / "job.json")
         if old != job:
-            raise PdlibError(f"{folder} holds another training job ({old['config']}); delete it or use a new folder")
+            differ = sorted(k for k in set(old["config"]) | set(job["config"])
+                            if old["config"].get(k) != job["config"].get(k))
+            differ += [k for k in ("examples", "dataset") if old.get(k) != job[k]]
+            raise PdlibError(f"{folder} holds another training job (differs in {differ}); delete it or use a new folder")
     else:
-        (folder / "job.json").write_text(json.dumps(job, indent=1))
+        write_json(folder / "job.json", job)
     return folder
 
 
-def run(folder: Path, stop_after: int | None = None, progress: bool = True) -> Path | None:
-    """Train the job in `folder` (resuming from its last checkpoint); returns the model folder, or None if
-    stopped early by `stop_after` (steps done in this call, for tests and time-boxed sessions)."""
-    from tqdm.auto import tqdm
-
-    from . import data
-
-    folder = Path(folder)
-    if (folder / "model" / "done").exists():
-        return folder / "model"
-    job = json.loads((folder / "job.json").read_text())
-    cfg = TrainConfig.from_dict(job["config"])
-    rank, world = _dist()
-    if cfg.batch_size % world:
-        raise PdlibError(f"batch_size {cfg.batch_size} is not divisible by the {world} data-parallel ranks")
-    device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}" if torch.cuda.is_available() else "cpu"
-    coll = data.load(job["dataset"])
-    positives = coll.qrels[coll.qrels.relevance > 0].groupby("qid").docno.apply(set).to_dict()
-    from .cache import read_frame
-
-    ex = Examples(read_frame(Path(job["examples"])), dict(zip(coll.queries.qid, coll.queries.text)),
-                  coll.doc_text(), positives, cfg.n_passages)
-    student = make_student(cfg, device)  # data-parallel: gradients are averaged over ranks below
+def _resume(folder: Path, cfg: TrainConfig, device: str):
+    """The student, optimizer and scheduler, at the last checkpoint if there is one: (…, step, log)."""
+    student = make_student(cfg, device)  # data-parallel: gradients are averaged over ranks in _step
     torch.manual_seed(cfg.seed)          # after loading: the RNG draws of a model load are not reproducible
     random.seed(cfg.seed)
     optimizer = torch.optim.AdamW(student.parameters(), lr=cfg.lr)
@@ -319,57 +307,110 @@ def run(folder: Path, stop_after: int | None = None, progress: bool = True) -> P
             torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda_rng"]])
         random.setstate((3, tuple(state["python_rng"]), None))
         step, log = state["step"], state["log"]
+    return student, optimizer, scheduler, step, log
+
+
+def _step(student, optimizer, scheduler, ex: Examples, cfg: TrainConfig, step: int, rank: int, world: int) -> dict:
+    """One optimizer step on batch `step` (this rank's slice); returns the logged row."""
+    rows = ex.order(cfg.seed, step, cfg.batch_size)[rank::world]
+    parts = batch_loss(student, ex.batch(rows), cfg)
+    optimizer.zero_grad(set_to_none=True)
+    parts["loss"].backward()
+    if world > 1:
+        for p in student.parameters():
+            if p.grad is not None:
+                torch.distributed.all_reduce(p.grad)
+                p.grad /= world
+    torch.nn.utils.clip_grad_norm_(student.parameters(), cfg.max_grad_norm)
+    optimizer.step()
+    scheduler.step()
+    return {"step": step + 1, **{k: float(parts[k].detach()) for k in ("loss", "cl", "kd", "pair")},
+            "lr": scheduler.get_last_lr()[0]}
+
+
+def _finish(folder: Path, student, log: list[dict], ex: Examples, step: int) -> Path:
+    """Write log.csv and the trained student (atomically, `done` last)."""
+    pd.DataFrame(log).to_csv(folder / "log.csv", index=False)
+    with atomic_path(folder / "model") as tmp:
+        student.eval()
+        student.save(tmp)
+        (tmp / "done").write_text(json.dumps({"steps": step, "examples": len(ex), "dropped": ex.dropped}))
+    return folder / "model"
+
+
+def run(folder: Path, stop_after: int | None = None, progress: bool = True) -> Path | None:
+    """Train the job in `folder` (resuming from its last checkpoint); returns the model folder, or None if
+    stopped early by `stop_after` (steps done in this call, for tests and time-boxed sessions)."""
+    from tqdm.auto import tqdm
+
+    folder = Path(folder)
+    if (folder / "model" / "done").exists():
+        return folder / "model"
+    job = read_json(folder / "job.json")
+    cfg = TrainConfig.from_dict(job["config"])
+    rank, world = _dist()
+    if cfg.batch_size % world:
+        raise PdlibError(f"batch_size {cfg.batch_size} is not divisible by the {world} data-parallel ranks")
+    device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}" if torch.cuda.is_available() else "cpu"
+    ex = Examples.load(paths_in_cache(job["examples"]), job["dataset"], cfg.n_passages)
+    student, optimizer, scheduler, step, log = _resume(folder, cfg, device)
     student.train()
     bar = tqdm(total=cfg.steps, initial=step, desc=f"train {cfg.student}", disable=not progress or rank > 0)
-    done_here = 0
-    while step < cfg.steps:
-        rows = ex.order(cfg.seed, step, cfg.batch_size)
-        rows = rows[rank::world]
-        parts = batch_loss(student, ex.batch(rows), cfg)
-        optimizer.zero_grad(set_to_none=True)
-        parts["loss"].backward()
-        if world > 1:
-            for p in student.parameters():
-                if p.grad is not None:
-                    torch.distributed.all_reduce(p.grad)
-                    p.grad /= world
-        torch.nn.utils.clip_grad_norm_(student.parameters(), cfg.max_grad_norm)
-        optimizer.step()
-        scheduler.step()
-        step += 1
-        done_here += 1
-        row = {"step": step, **{k: float(v.detach()) for k, v in parts.items()}, "lr": scheduler.get_last_lr()[0]}
+    for done_here in range(1, cfg.steps - step + 1):
+        row = _step(student, optimizer, scheduler, ex, cfg, step, rank, world)
+        step = row["step"]
         log.append(row)
         bar.update(1)
-        bar.set_postfix(loss=f"{row['loss']:.3f}", cl=f"{row['cl']:.3f}", kd=f"{row['kd']:.3f}",
-                        pair=f"{row['pair']:.3f}")
+        bar.set_postfix({k: f"{row[k]:.3f}" for k in ("loss", "cl", "kd", "pair")})
         if rank == 0 and (step % cfg.checkpoint_every == 0 or step == cfg.steps):
             _save_state(folder, student, optimizer, scheduler, step, log)
         if stop_after is not None and done_here >= stop_after and step < cfg.steps:
             bar.close()
             return None
     bar.close()
-    if rank == 0:
-        from .cache import atomic_path
-
-        pd.DataFrame(log).to_csv(folder / "log.csv", index=False)
-        with atomic_path(folder / "model") as tmp:
-            student.eval()
-            student.save(tmp)
-            (tmp / "done").write_text(json.dumps({"steps": step, "examples": len(ex), "dropped": ex.dropped}))
+    model = _finish(folder, student, log, ex, step) if rank == 0 else folder / "model"
     if world > 1:
         torch.distributed.barrier()
-    return folder / "model"
+    return model
+
+
+def paths_in_cache(p: str) -> Path:
+    """A path recorded in a job: relative ones are inside the cache root."""
+    from . import paths
+
+    return Path(p) if Path(p).is_absolute() else paths.data_dir() / p
 
 
 def train(folder: Path, cfg: TrainConfig, examples_path: Path, dataset: str, progress: bool = True) -> Path:
-    """make_job + run: the trained student's folder (cached: a finished job returns at once)."""
+    """make_job + run in a folder of your choice (tests, scripts); notebooks call the `train_student` stage."""
     make_job(folder, cfg, examples_path, dataset)
     return run(folder, progress=progress)
 
 
-def read_log(folder: Path) -> pd.DataFrame:
-    return pd.read_csv(Path(folder) / "log.csv")
+@cache.stage("train", "model", model="cfg.init", dataset="dataset", ignore=("progress",))
+def train_student(cfg: TrainConfig, examples: cache.Artifact, dataset: str, workdir: Path,
+                  progress: bool = True) -> None:
+    """The student trained on `examples` (a cached stage: one folder per distinct configuration and examples;
+    interrupted, it resumes from its last checkpoint). `.path` is the student's folder. Used in 04 and 06."""
+    train(workdir, cfg, examples.path, dataset, progress=progress)
+
+
+def student_for(retriever: str) -> str:
+    """The student architecture a first-stage retriever is: colbert -> colbert, dense -> dpr (06)."""
+    return "colbert" if retriever == "colbert" else "dpr"
+
+
+def as_retriever(trained: cache.Artifact) -> tuple[str, str]:
+    """(retriever, folder) that searches with a student made by `train_student` (05, 06)."""
+    from .retrieve import retriever_of
+
+    return retriever_of(trained.params["cfg"]["student"]), str(trained.path)
+
+
+def read_log(trained: cache.Artifact | Path) -> pd.DataFrame:
+    """The loss components per step of a training run (its job folder, or the trained student's Artifact)."""
+    folder = trained.path.parent if isinstance(trained, cache.Artifact) else Path(trained)
+    return pd.read_csv(folder / "log.csv")
 
 
 def main(argv: list[str] | None = None) -> int:

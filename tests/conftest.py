@@ -23,8 +23,9 @@ def session_data(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def fresh_data(tmp_path, monkeypatch) -> Path:
-    """An empty data/ for one test (cache hit/miss, atomic writes)."""
+def fresh_data(session_data, tmp_path, monkeypatch) -> Path:
+    """An empty data/ for one test (cache hit/miss, atomic writes). ir_datasets keeps the session's home: it
+    reads IR_DATASETS_HOME once, when it is first imported."""
     monkeypatch.setenv("PDLIB_DATA", str(tmp_path / "data"))
     return tmp_path / "data"
 

@@ -33,8 +33,14 @@ def test_every_profile_resolves_for_every_notebook(profile):
 
 
 def test_unknown_parameter_is_an_error_not_a_warning():
-    with pytest.raises(PdlibError, match=r"unknown parameter\(s\) \['k_trian'\]"):
-        config.resolve("01", "smoke", {"k_trian": 5})
+    with pytest.raises(PdlibError, match=r"unknown parameter\(s\) \['k_trian'\] for 01_retrieve"):
+        config.check_overrides(["01_retrieve"], {"k_trian": 5})
+    # an override goes to the notebooks that declare it (`./run_all.sh -p k_train=20` runs all six)
+    config.check_overrides(list(config.NOTEBOOKS), {"k_train": 20})
+    assert config.resolve("01", "smoke", {"k_train": 20})["k_train"] == 20
+    assert "k_train" not in config.resolve("02", "smoke", {"k_train": 20})
+    with pytest.raises(PdlibError, match="k_train"):
+        config.check_overrides(["02_pointwise", "03_pairwise"], {"k_train": 20})
 
 
 def test_unknown_key_in_a_profile_file_is_an_error(tmp_path, monkeypatch):

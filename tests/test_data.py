@@ -4,7 +4,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from pdlib import PdlibError, data, evaluate, synthetic
+from pdlib import PdlibError, data, evaluate
+from pdlib.smoke import synthetic
 
 
 def test_scifact_train_and_test_load_through_ir_datasets(scifact):

@@ -88,3 +88,25 @@ def test_total_loss_combines_and_zero_shot_drops_cl():
     assert zs["loss"].item() == pytest.approx((losses.kd_loss(s, t) + 3 * losses.pair_loss(s, pi, pj, p)).item())
     no_pair = losses.total_loss(s, t, pi, pj, p, lambda_pair=0.0)
     assert no_pair["pair"].item() == 0.0
+
+
+def test_contrastive_leaves_out_queries_without_a_positive():
+    """Worked example: query 0 has its positive at 0, query 1 none (−1): L_CL is query 0's term alone."""
+    s = torch.tensor([[2.0, 0.0, 0.0], [9.0, -9.0, 0.0]])
+    got = losses.contrastive_loss(s, torch.tensor([0, -1]))
+    assert got.item() == pytest.approx(math.log(1 + 2 * math.exp(-2)))
+    assert losses.contrastive_loss(s, torch.tensor([-1, -1])).item() == 0.0
+    # in-batch: query 1 (positive −1) is left out, query 0 is contrasted with all 4 passages
+    s4 = torch.tensor([[1.0, 0.0, 5.0, 5.0], [0.0, 0.0, 0.0, 2.0]])
+    got = losses.contrastive_loss(s4, torch.tensor([0, -1]), in_batch=True)
+    assert got.item() == pytest.approx(-F.log_softmax(s4[0], 0)[0].item())
+    with pytest.raises(ValueError, match=r"positive must be \(B,\)"):
+        losses.contrastive_loss(s, torch.tensor([0]))
+
+
+def test_total_loss_takes_in_batch_negatives():
+    s = torch.tensor([[1.0, 0.0], [0.0, 2.0]])                   # own passages (B=2, n=2)
+    s_all = torch.tensor([[1.0, 0.0, 5.0, 5.0], [0.0, 0.0, 0.0, 2.0]])  # every passage of the batch
+    out = losses.total_loss(s, None, positive=torch.tensor([0, 1]), in_batch_scores=s_all)
+    assert out["cl"].item() == pytest.approx(losses.contrastive_loss(s_all, torch.tensor([0, 1]), in_batch=True).item())
+    assert out["cl"].item() > losses.contrastive_loss(s, torch.tensor([0, 1])).item()  # harder with more negatives

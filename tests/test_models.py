@@ -1,15 +1,16 @@
-"""Model registry and the offline tiny stand-ins."""
+"""Model registry and the offline tiny stand-ins of the smoke world."""
 import json
 
 import pytest
 import torch
 
 from pdlib import PdlibError, models
+from pdlib.smoke import tiny
 
 
 def test_tiny_t5_carries_the_answer_words_as_single_tokens(session_data):
     tok, model = models.load_t5("tiny/t5")
-    for word in models.T5_ANSWER_WORDS:
+    for word in tiny.T5_ANSWER_WORDS:
         ids = tok(word, add_special_tokens=False).input_ids
         assert len(ids) == 1 and tok.convert_ids_to_tokens(ids)[0] == "▁" + word
     enc = tok(["Query: a Document0: b Document1: c Relevant:"], return_tensors="pt")
@@ -27,7 +28,7 @@ def test_tiny_stand_ins_have_the_real_architectures(session_data):
     st = models.load_bi_encoder("tiny/bi-encoder")
     assert st.encode(["kelu vaso"]).shape == (1, 64)
     # built once, then reused
-    assert models.build_tiny("t5") == models.build_tiny("t5")
+    assert tiny.build_tiny("t5") == tiny.build_tiny("t5")
 
 
 def test_tiny_colbert_loads_in_colbert_ai(session_data):
@@ -35,7 +36,7 @@ def test_tiny_colbert_loads_in_colbert_ai(session_data):
     from colbert.modeling.checkpoint import Checkpoint
 
     path = models.colbert_checkpoint("tiny/colbert")
-    assert json.loads((models.build_tiny("colbert") / "artifact.metadata").read_text())["dim"] == 128
+    assert json.loads((tiny.build_tiny("colbert") / "artifact.metadata").read_text())["dim"] == 128
     ckpt = Checkpoint(path, colbert_config=ColBERTConfig(checkpoint=path), verbose=0)
     q = ckpt.queryFromText(["kelu vaso firo"])
     assert q.shape == (1, 32, 128)
@@ -56,7 +57,7 @@ def test_unavailable_model_is_one_clear_error():
     with pytest.raises(PdlibError, match="unknown model id"):
         models.spec("someone/else")
     with pytest.raises(PdlibError, match="no tiny stand-in"):
-        models.build_tiny("gpt")
+        tiny.build_tiny("gpt")
 
 
 def test_registry_covers_the_papers_models():
@@ -74,7 +75,7 @@ def test_positional_prior_shapes_three_heads():
     model = T5ForConditionalGeneration(T5Config(vocab_size=32, d_model=32, d_ff=64, d_kv=8, num_layers=1,
                                                 num_heads=4, decoder_start_token_id=0))
     before = model.encoder.block[0].layer[0].SelfAttention.relative_attention_bias.weight[:, 3].clone()
-    models._positional_prior(model)
+    tiny._positional_prior(model)
     bias = model.encoder.block[0].layer[0].SelfAttention.compute_bias(6, 6)[0]  # [heads, query, key]
     query, key = torch.arange(6)[:, None], torch.arange(6)[None, :]
     assert torch.equal(bias[0], torch.where(key <= query, 0.0, -8.0))
@@ -89,7 +90,8 @@ def test_tiny_duot5_orders_held_out_pairs(session_data):
     (measured 0.746 on 2,010 pairs; chance is 0.5, and a stand-in without the positional prior scored 0.50)."""
     import numpy as np
 
-    from pdlib import rerank, synthetic
+    from pdlib import teachers
+    from pdlib.smoke import synthetic
 
     tok, model = models.load_t5("tiny/duot5")
     docs, queries, qrels = synthetic.generate(synthetic.PRESETS["smoke"])
@@ -102,8 +104,8 @@ def test_tiny_duot5_orders_held_out_pairs(session_data):
         for a, grade_a in graded:
             for b, grade_b in graded:
                 if grade_a != grade_b:
-                    prompts.append(rerank.prompt("duo-t5", query[qid], text[a], text[b]))
+                    prompts.append(teachers.prompt("duo-t5", query[qid], text[a], text[b]))
                     first_better.append(grade_a > grade_b)
-    prob = np.asarray(rerank.t5_scores(tok, model, "duo-t5", prompts, progress=False))
+    prob = np.asarray(teachers.t5_scores(tok, model, "duo-t5", prompts, progress=False))
     assert len(prompts) > 1000
     assert np.mean((prob > 0.5) == np.asarray(first_better)) > 0.65

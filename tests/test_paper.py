@@ -75,15 +75,6 @@ def test_table1_column():
         paper.table1_column("BM25")
 
 
-def test_best_two():
-    assert paper.best_two("scifact") == ("ABEL-FT", "PairDistill")
-    assert paper.best_two("scifact", extra={"ours": 99.0}) == ("ours", "ABEL-FT")
-    assert paper.best_two("scifact", extra={"ours": 72.0}) == ("ABEL-FT", "ours")
-    assert paper.best_two("msmarco-dev-rr10") == ("PairDistill", "CoT-MAE")
-    with pytest.raises(KeyError):
-        paper.best_two("no-such-row")
-
-
 @pytest.mark.skipif(not PAPER_MD.exists(), reason="../shared/paper/pairdistill_paper.md is not beside the repository")
 def test_table1_matches_the_paper_text():
     """Every Table 1 cell against the tab-separated table in the paper's markdown (markup stripped)."""

@@ -52,11 +52,13 @@ def test_plaid_search_agrees_with_exhaustive_maxsim(tiny, tmp_path):
 def test_first_stage_colbert_caches_its_run(tiny):
     col, _ = tiny
     sets = {"train": ("synthetic/tiny/train", col.queries)}
-    run, key = retrieve.first_stage("colbert", "tiny/colbert", col.docs, "synthetic/tiny", sets, k=5,
-                                    doc_maxlen=64)["train"]
-    again, key2 = retrieve.first_stage("colbert", "tiny/colbert", col.docs, "synthetic/tiny", sets, k=5,
-                                       doc_maxlen=64)["train"]
-    assert key == key2 and again.equals(run) and run.groupby("qid").size().eq(5).all()
+    first = retrieve.first_stage("colbert", "tiny/colbert", col.docs, "synthetic/tiny/train", sets, k=5,
+                                 doc_maxlen=64)["train"]
+    mtime = first.path.stat().st_mtime_ns
+    again = retrieve.first_stage("colbert", "tiny/colbert", col.docs, "synthetic/tiny/train", sets, k=5,
+                                 doc_maxlen=64)["train"]
+    run = first.frame()
+    assert again == first and again.path.stat().st_mtime_ns == mtime and run.groupby("qid").size().eq(5).all()
 
 
 def test_search_needs_a_finished_index(tmp_path):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pandas as pd
@@ -9,7 +10,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from pdlib import PdlibError, cache, data, pairs, train
+from pdlib import PdlibError, cache, data, losses, pairs, train
 
 DATASET = "synthetic/tiny/train"
 
@@ -51,9 +52,9 @@ def test_resume_ends_at_the_same_weights(examples_path, tmp_path):
     assert list(log_b.step) == [1, 2, 3, 4, 5, 6]
     np.testing.assert_allclose(log_a.loss, log_b.loss, rtol=0, atol=0)
     # and training changed the weights
-    from pdlib import models
+    from pdlib.smoke import tiny
 
-    init = load_file(str(models.build_tiny("bi-encoder") / "model.safetensors"))
+    init = load_file(str(tiny.build_tiny("bi-encoder") / "model.safetensors"))
     assert init.keys() == a.keys() and any(not torch.equal(init[k], a[k]) for k in a)
 
 
@@ -112,3 +113,55 @@ def test_bad_config_and_conflicting_job_fail_clearly(examples_path, tmp_path):
     with pytest.raises(PdlibError, match="n_passages"):
         train.train(tmp_path / "deep", _cfg(n_passages=50), examples_path, DATASET, progress=False)
     assert not (tmp_path / "deep" / "model").exists()
+
+
+class _FixedStudent(torch.nn.Module):
+    """Scores known in advance: s(q_b, d) = table[b, d] for own passages, table_all for the whole batch."""
+
+    def __init__(self, table, table_all):
+        super().__init__()
+        self.table, self.table_all = table, table_all
+
+    def encode(self, queries, docs):
+        return None, None
+
+    def scores(self, Q, D, n, all_pairs=False):
+        return self.table_all if all_pairs else self.table
+
+
+def _batch(positive):
+    return train.Batch(queries=["q0", "q1"], docs=["a", "b", "c", "d"], teacher=torch.tensor([[1.0, 0.0], [0.0, 0.0]]),
+                       positive=torch.tensor(positive), pair_i=torch.tensor([[0], [1]]), pair_j=torch.tensor([[1], [0]]),
+                       pair_probs=torch.tensor([[0.9], [0.5]]), pair_mask=torch.tensor([[True], [False]]))
+
+
+def test_batch_loss_takes_every_term_from_the_losses():
+    s = torch.tensor([[2.0, 0.0], [0.5, 1.0]])
+    s_all = torch.tensor([[2.0, 0.0, 1.0, 1.0], [0.0, 0.0, 0.5, 1.0]])
+    student, b = _FixedStudent(s, s_all), _batch([0, -1])                # query 1 has no labelled positive
+    got = train.batch_loss(student, b, _cfg(n_passages=2))
+    cl = math.log(1 + math.exp(-2))                                       # query 0 alone, hand-worked
+    kd = losses.kd_loss(s, b.teacher).item()
+    pair = losses.pair_loss(s[:1], b.pair_i[:1], b.pair_j[:1], b.pair_probs[:1]).item()  # the masked pair is out
+    assert got["cl"].item() == pytest.approx(cl) and got["kd"].item() == pytest.approx(kd)
+    assert got["pair"].item() == pytest.approx(pair) and got["loss"].item() == pytest.approx(cl + kd + 3 * pair)
+    assert torch.equal(got["scores"], s)
+    in_batch = train.batch_loss(student, b, _cfg(n_passages=2, in_batch=True))
+    assert in_batch["cl"].item() == pytest.approx(-torch.log_softmax(s_all[0], 0)[0].item())
+    zero_shot = train.batch_loss(student, b, _cfg(n_passages=2, use_cl=False))
+    assert zero_shot["cl"].item() == 0.0 and zero_shot["loss"].item() == pytest.approx(kd + 3 * pair)
+
+
+def test_train_student_is_one_cached_stage(examples_path, session_data):
+    """The same configuration on the same examples is one job folder, whichever way the dataset is named."""
+    ex = cache.Artifact(cache.Key("examples", "m", "d", "x"), "examples.parquet")
+    import shutil
+
+    ex.path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(examples_path, ex.path)
+    a = train.train_student(_cfg(steps=2), ex, DATASET, progress=False)
+    b = train.train_student(_cfg(steps=2), ex, data.canonical_id(DATASET), progress=False)
+    assert a == b and (a.path / "done").exists() and a.path.parent.parent.name == "train"
+    assert json.loads((a.path.parent / "job.json").read_text())["examples"] == "examples/m__d__x/examples.parquet"
+    c = train.train_student(_cfg(steps=2, init=str(a.path)), ex, DATASET, progress=False)  # a second round
+    assert c.key.model == a.path.relative_to(session_data).as_posix()

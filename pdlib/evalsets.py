@@ -66,9 +66,9 @@ def run_eval(es: EvalSet, retriever: str, model: str, k: int = 100, batch_size: 
     for dataset_id in es.ids:
         coll = data.load(dataset_id)
         ds = data.canonical_id(dataset_id)
-        run, _ = retrieve.first_stage(retriever, str(model), coll.docs, corpus_id(dataset_id), {"eval": (ds, coll.queries)},
-                                      k=k, batch_size=batch_size, doc_maxlen=es.doc_maxlen,
-                                      query_maxlen=es.query_maxlen, progress=progress)["eval"]
+        run = retrieve.first_stage(retriever, str(model), coll.docs, corpus_id(dataset_id), {"eval": (ds, coll.queries)},
+                                   k=k, batch_size=batch_size, doc_maxlen=es.doc_maxlen,
+                                   query_maxlen=es.query_maxlen, progress=progress)["eval"].frame()
         for row, measure in es.measures.items():
             if measure == "answer-R@5":
                 answers = dict(zip(coll.queries.qid, coll.queries.answers))
@@ -76,3 +76,30 @@ def run_eval(es: EvalSet, retriever: str, model: str, k: int = 100, batch_size: 
             else:
                 values[row].append(evaluate.evaluate(run, coll.qrels, [measure])[measure])
     return {row: float(np.mean(v)) for row, v in values.items()}
+
+
+def fig1_points(ours: dict[str, dict[str, float]], sets: list[EvalSet], in_domain: str,
+                labels: list[str]) -> tuple[list[tuple[str, float, float]], str, str]:
+    """Figure 1's points for our models: (label, in-domain value, out-of-domain value) and the axis labels.
+    In-domain: the `in_domain` set's RR@10 (or its first measure); out-of-domain: the BEIR-13 average when all
+    13 ran, else the mean over the evaluated Table 1 sets that are not MS MARCO (`ours` in %)."""
+    table_of = {row: es.table for es in sets for row in es.measures}
+    in_rows = eval_set(in_domain).measures
+    in_row = next((r for r, m in in_rows.items() if m == "RR@10"), next(iter(in_rows)))
+    ood = [r for r in ours if r not in in_rows and table_of.get(r) != "table2" and not r.startswith("avg-")
+           and not r.startswith(("msmarco", "dl1", "dl2")) and not r.endswith("RR@10")]
+    points = []
+    for label in labels:
+        if label in ours.get(in_row, {}) and ood:
+            y = ours.get("avg-BEIR-13", {}).get(label, float(np.mean([ours[r][label] for r in ood if label in ours[r]])))
+            points.append((label, ours[in_row][label], y))
+    ood_name = "BEIR-13 average" if "avg-BEIR-13" in ours else f"mean over {', '.join(ood) or 'none'}"
+    return points, f"in-domain: {in_row.removesuffix(' ' + in_rows[in_row])} {in_rows[in_row]} (%)", \
+        f"out-of-domain: {ood_name} (%)"
+
+
+def headline(es: EvalSet, searcher: tuple[str, str] | None, k: int = 100, batch_size: int = 64) -> float | None:
+    """The set's first table measure in % for (retriever, model); None without a model (Table 4, 06)."""
+    if searcher is None:
+        return None
+    return 100 * run_eval(es, searcher[0], str(searcher[1]), k=k, batch_size=batch_size)[next(iter(es.measures))]

@@ -5,29 +5,29 @@ import numpy as np
 import pytest
 import torch
 
-from pdlib import rerank
+from pdlib import teachers
 
 
 def test_prompts_are_exactly_the_papers():
-    assert rerank.prompt("mono-t5", "what is x", "x is y") == "Query: what is x Document: x is y Relevant:"
-    assert rerank.prompt("duo-t5", "q", "d1", "d2") == "Query: q Document0: d1 Document1: d2 Relevant:"
-    assert rerank.prompt("llm-point", "q", "d") == \
+    assert teachers.prompt("mono-t5", "what is x", "x is y") == "Query: what is x Document: x is y Relevant:"
+    assert teachers.prompt("duo-t5", "q", "d1", "d2") == "Query: q Document0: d1 Document1: d2 Relevant:"
+    assert teachers.prompt("llm-point", "q", "d") == \
         "Is the document relevant to the query (Yes or No)?\nQuery: q\nDocument: d"
-    assert rerank.prompt("llm-pair", "q", "d1", "d2") == \
+    assert teachers.prompt("llm-pair", "q", "d1", "d2") == \
         "Which document is more relevant to the query? Answer only 'A' or 'B'.\nQuery: q\nDocument A: d1\nDocument B: d2"
     with pytest.raises(ValueError, match="doc_b"):
-        rerank.prompt("duo-t5", "q", "d1")
+        teachers.prompt("duo-t5", "q", "d1")
 
 
 def test_score_extraction_by_hand():
     pos, neg = torch.tensor([2.0, 0.0]), torch.tensor([0.0, 0.0])
     # monoT5: log P(true) over {true, false}
-    assert rerank.score_from_logits("mono-t5", pos, neg).tolist() == pytest.approx(
+    assert teachers.score_from_logits("mono-t5", pos, neg).tolist() == pytest.approx(
         [math.log(math.exp(2) / (math.exp(2) + 1)), math.log(0.5)])
     # duoT5 / LLM: P(positive answer)
     expect = [1 / (1 + math.exp(-2)), 0.5]
     for kind in ("duo-t5", "llm-point", "llm-pair"):
-        assert rerank.score_from_logits(kind, pos, neg).tolist() == pytest.approx(expect)
+        assert teachers.score_from_logits(kind, pos, neg).tolist() == pytest.approx(expect)
 
 
 class _Tok:
@@ -73,7 +73,7 @@ class _Model(torch.nn.Module):
 def test_t5_scores_one_decoder_step_in_input_order_with_sorted_batches():
     texts = ["x" * n for n in (30, 5, 20, 10, 40)]
     model = _Model()
-    out = rerank.t5_scores(_Tok(), model, "duo-t5", texts, batch_size=2, progress=False)
+    out = teachers.t5_scores(_Tok(), model, "duo-t5", texts, batch_size=2, progress=False)
     expect = [1 / (1 + math.exp(-(len(t) / 10 - 1))) for t in texts]
     assert out.tolist() == pytest.approx(expect, rel=1e-6)
     assert model.calls == [2, 2, 1]
@@ -84,7 +84,7 @@ def test_answer_words_must_be_single_tokens():
         def __call__(self, text, add_special_tokens=True, **kw):
             return type("E", (), {"input_ids": [1, 2]})()
     with pytest.raises(ValueError, match="splits the answer"):
-        rerank.answer_token_ids(Split(), "duo-t5")
+        teachers.answer_token_ids(Split(), "duo-t5")
 
 
 def test_real_t5_vocabulary_ids(session_data):
@@ -92,7 +92,7 @@ def test_real_t5_vocabulary_ids(session_data):
     from pdlib import models
 
     tok, _ = models.load_t5("tiny/t5")
-    pos, neg = rerank.answer_token_ids(tok, "duo-t5")
+    pos, neg = teachers.answer_token_ids(tok, "duo-t5")
     assert tok.convert_ids_to_tokens([pos, neg]) == ["▁true", "▁false"]
 
 
@@ -111,5 +111,5 @@ def test_cross_encoder_returns_raw_logits_in_order():
             return _Batch(input_ids=ids, attention_mask=torch.ones_like(ids))
 
     q, p = ["aa", "a", "aaaa"], ["b", "bbb", "b"]
-    out = rerank.cross_encoder_scores(Tok(), CE(), q, p, batch_size=2, progress=False)
+    out = teachers.cross_encoder_scores(Tok(), CE(), q, p, batch_size=2, progress=False)
     assert out.tolist() == [3 - 100.0, 4 - 100.0, 5 - 100.0]

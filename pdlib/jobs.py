@@ -1,6 +1,11 @@
-"""Teacher scoring at scale: sharded, resumable, with progress (Used in 02_pointwise, 03_pairwise).
+"""Teacher scoring at scale: sharded, resumable jobs and one score store per teacher (Used in 02-04, 06).
 
-A *job* is a folder: `job.json` (teacher id, kind, batch size, max length), `items.parquet` (one row per
+`score(teacher, dataset, items, ...)` is what the stages call. Every (query, passage) or (query, pair) a
+teacher has scored for a dataset is kept in that teacher's *score store* (one per teacher × dataset × input
+length, as pyterrier-caching keeps one cache per scorer × corpus): only rows the store lacks are scored, so
+the rounds of iterative training, Table 5's dev scores and the ablations never score anything twice.
+
+The rows to score form a *job*, a folder: `job.json` (teacher id, kind, batch size, max length), `items.parquet` (one row per
 input: `qid, docno_a[, docno_b]`), `queries.parquet`, `docs.parquet` (only the texts the items use).
 Worker `shard` of `n_shards` scores rows `shard, shard + n_shards, ...` in chunks; every finished chunk is
 written atomically as its own file and skipped when the worker starts again, so a killed run resumes
@@ -8,8 +13,8 @@ where it stopped with no lost or duplicated rows. `merge` checks that every row 
 
 Many workers (one per GPU):
 
-    for i in 0 1 2 3; do CUDA_VISIBLE_DEVICES=$i python -m pdlib.scoring JOB --shard $i --n-shards 4 & done; wait
-    torchrun --nproc_per_node 4 -m pdlib.scoring JOB      # same, shard/n_shards from RANK/WORLD_SIZE
+    for i in 0 1 2 3; do CUDA_VISIBLE_DEVICES=$i python -m pdlib.jobs JOB --shard $i --n-shards 4 & done; wait
+    torchrun --nproc_per_node 4 -m pdlib.jobs JOB      # same, shard/n_shards from RANK/WORLD_SIZE
 """
 from __future__ import annotations
 
@@ -24,10 +29,9 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from . import PdlibError, cache, rerank
+from . import PdlibError, cache, teachers
 
 
-POINT_KINDS = ("cross-encoder", "mono-t5", "llm-point")
 PAIR_KINDS = ("duo-t5", "llm-pair")
 
 
@@ -43,20 +47,52 @@ def teacher_kind(model_id: str, pairwise: bool) -> str:
     return table[(kind, pairwise)]
 
 
-def score(folder: Path, teacher: str, items: pd.DataFrame, queries: pd.DataFrame, docs: pd.DataFrame,
+def _store(teacher: str, dataset: str, kind: str, max_length: int) -> Path:
+    return cache.derive("scores", "jobs.score", teacher, dataset, {"kind": kind, "max_length": max_length}).folder
+
+
+def _with_known(items: pd.DataFrame, store: Path, cols: list[str]) -> pd.DataFrame:
+    """`items` with the scores its store holds (NaN where none)."""
+    known = [cache.read_frame(f) for f in sorted(store.glob("job-*/scored.parquet"))]
+    if not known:
+        return items.assign(score=np.nan)
+    have = pd.concat(known, ignore_index=True)[cols + ["score"]].drop_duplicates(cols)
+    return items.merge(have, on=cols, how="left")
+
+
+def pending(teacher: str, dataset: str, items: pd.DataFrame, queries: pd.DataFrame, docs: pd.DataFrame,
+            pairwise: bool, batch_size: int = 32, max_length: int = 512) -> Path | None:
+    """The job (folder) of the rows of `items` the teacher's store lacks, made if needed; None if none.
+    For many GPUs: make it here, run `python -m pdlib.jobs <folder> --shard i --n-shards N` per GPU, then
+    `score(...)` merges."""
+    kind = teacher_kind(teacher, pairwise)
+    cols = ["qid", "docno_a", "docno_b"] if pairwise else ["qid", "docno_a"]  # what a score belongs to
+    merged = _with_known(items, _store(teacher, dataset, kind, max_length), cols)
+    todo = merged[merged.score.isna()][cols].reset_index(drop=True)
+    if not len(todo):
+        return None
+    folder = _store(teacher, dataset, kind, max_length) / f"job-{rows_hash(todo)}"
+    return make_job(folder, teacher, kind, todo, queries, docs, batch_size, max_length)
+
+
+def score(teacher: str, dataset: str, items: pd.DataFrame, queries: pd.DataFrame, docs: pd.DataFrame,
           pairwise: bool, batch_size: int = 32, max_length: int = 512, chunk_size: int = 512,
           progress: bool = True) -> pd.DataFrame:
-    """Make (or resume) the job in `folder`, score it in this process (shard 0 of 1) and merge.
-    Used in 02_pointwise and 03_pairwise; for many GPUs run `python -m pdlib.scoring folder` per shard."""
-    make_job(folder, teacher, teacher_kind(teacher, pairwise), items, queries, docs, batch_size, max_length)
-    layouts = {f.name.split("-")[1] for f in (Path(folder) / "chunks").glob("*.parquet")}
-    if layouts - {"of001"}:  # workers already ran with another shard count: only they can finish the job
+    """`items` (qid, docno_a[, docno_b], any other columns) with the teacher's `score`, scoring only the rows
+    its store lacks: they become one job, named by its rows, scored in this process (shard 0 of 1) unless
+    workers with another shard count have started it, and merged into the store."""
+    folder = pending(teacher, dataset, items, queries, docs, pairwise, batch_size, max_length)
+    if folder is not None:
+        layouts = {f.name.split("-")[1] for f in (folder / "chunks").glob("*.parquet")}
+        if not layouts - {"of001"}:  # workers with another shard count ran: only they can finish the job
+            run_shard(folder, 0, 1, chunk_size, progress)
         try:
-            return merge(folder)
+            new = merge(folder)
         except PdlibError as err:
             raise PdlibError(f"{err} (shards found: {sorted(layouts)})") from None
-    run_shard(folder, 0, 1, chunk_size, progress)
-    return merge(folder)
+        cache.write_frame(folder / "scored.parquet", new)
+    cols = ["qid", "docno_a", "docno_b"] if pairwise else ["qid", "docno_a"]
+    return _with_known(items, _store(teacher, dataset, teacher_kind(teacher, pairwise), max_length), cols)
 
 
 def rows_hash(items: pd.DataFrame) -> str:
@@ -99,7 +135,7 @@ def run_shard(folder: Path, shard: int = 0, n_shards: int = 1, chunk_size: int =
     """
     folder = Path(folder)
     if not (folder / "job.json").exists():
-        raise PdlibError(f"{folder} is not a scoring job (no job.json): create it with pdlib.scoring.make_job")
+        raise PdlibError(f"{folder} is not a scoring job (no job.json): create it with pdlib.jobs.make_job")
     if not 0 <= shard < n_shards:
         raise PdlibError(f"shard must be in 0..{n_shards - 1}, got {shard}")
     job = cache.read_json(folder / "job.json")
@@ -128,7 +164,7 @@ def run_shard(folder: Path, shard: int = 0, n_shards: int = 1, chunk_size: int =
         if kind == "cross-encoder":
             inputs = [(q_text[q], d_text[d]) for q, d in zip(part.qid, part.docno_a)]
         else:
-            inputs = [rerank.prompt(kind, q_text[q], d_text[a], d_text[b] if pair else None)
+            inputs = [teachers.prompt(kind, q_text[q], d_text[a], d_text[b] if pair else None)
                       for q, a, b in zip(part.qid, part.docno_a, part.docno_b if pair else part.docno_a)]
         if score_fn is None:
             score_fn = _teacher_fn(job)
@@ -145,12 +181,12 @@ def _teacher_fn(job: dict):
 
     if job["kind"] == "cross-encoder":
         tok, model = models.load_seq_classifier(job["teacher"])
-        model = rerank.on_device(model)
-        return lambda pairs: rerank.cross_encoder_scores(tok, model, [q for q, _ in pairs], [p for _, p in pairs],
+        model = teachers.on_device(model)
+        return lambda pairs: teachers.cross_encoder_scores(tok, model, [q for q, _ in pairs], [p for _, p in pairs],
                                                          job["batch_size"], job["max_length"], progress=False)
     tok, model = models.load_t5(job["teacher"])
-    model = rerank.on_device(model)
-    return lambda prompts: rerank.t5_scores(tok, model, job["kind"], prompts, job["batch_size"], job["max_length"],
+    model = teachers.on_device(model)
+    return lambda prompts: teachers.t5_scores(tok, model, job["kind"], prompts, job["batch_size"], job["max_length"],
                                             progress=False)
 
 
@@ -164,7 +200,7 @@ def merge(folder: Path) -> pd.DataFrame:
     if (counts != 1).any():
         missing, dup = int((counts == 0).sum()), int((counts > 1).sum())
         raise PdlibError(f"{folder}: {missing} rows unscored and {dup} scored twice — run the missing shards "
-                         f"(python -m pdlib.scoring {folder} --shard i --n-shards N) with the same N as before")
+                         f"(python -m pdlib.jobs {folder} --shard i --n-shards N) with the same N as before")
     scores = np.empty(len(items), dtype=np.float32)
     scores[parts.row.astype(int).to_numpy()] = parts.score.to_numpy()
     return items.assign(score=scores)

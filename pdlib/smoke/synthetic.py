@@ -1,4 +1,4 @@
-"""A deterministic synthetic retrieval set for the offline `smoke` profile (Used in 01-06).
+"""A deterministic synthetic retrieval set for the offline `smoke` profile (Used in 01-06 through `synthetic/...` ids).
 
 Built so that relevance is learnable and a cross-encoder teacher can beat a dual-encoder student:
 
@@ -25,8 +25,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import paths
-from .data import register_local
+from .. import PdlibError, paths
+from ..atomic import atomic_path
+from ..data import register_local
 
 GENERATOR_VERSION = 3  # bump when generate() changes: it is part of every synthetic set's id
 _CONS, _VOWELS = "bdfgklmnprstvz", "aeiou"
@@ -161,8 +162,6 @@ def make_synthetic(spec: SyntheticSpec | None = None, root: Path | None = None) 
     spec = spec or SyntheticSpec()
     folder = (root or paths.data_dir()) / "synthetic" / f"{spec.name}-{spec.digest}"
     if not (folder / "done.json").exists():
-        from .cache import atomic_path
-
         docs, queries, qrels = generate(spec)
         with atomic_path(folder) as tmp:
             tmp.mkdir()
@@ -188,10 +187,22 @@ PRESETS = {
 
 def registered_id(name: str) -> str:
     """`synthetic/<preset>/<split>` -> its ir_datasets id, generating and registering the set if needed."""
-    from . import PdlibError
-
     parts = name.split("/")
     if len(parts) != 3 or parts[1] not in PRESETS or parts[2] not in ("train", "dev", "test"):
         raise PdlibError(f"unknown synthetic dataset {name!r}: use synthetic/<preset>/<split> with preset in "
                          f"{sorted(PRESETS)} and split in train|dev|test")
     return make_synthetic(PRESETS[parts[1]])[parts[2]]
+
+
+def resolve(dataset_id: str) -> str:
+    """`synthetic/<preset>/<split>` or an already registered `pdlib-synthetic/<preset>-<digest>/<split>` ->
+    the registered ir_datasets id (generating the set on first use; a fresh process, e.g. a scoring worker,
+    registers it again)."""
+    if dataset_id.startswith("synthetic/"):
+        return registered_id(dataset_id)
+    parts = dataset_id.split("/")
+    for spec in PRESETS.values():
+        if len(parts) == 3 and parts[1] == f"{spec.name}-{spec.digest}":
+            return make_synthetic(spec)[parts[2]]
+    raise PdlibError(f"{dataset_id} names no synthetic preset of this generator (version {GENERATOR_VERSION}): "
+                     f"use synthetic/<preset>/<split> with preset in {sorted(PRESETS)}")

@@ -1,0 +1,56 @@
+"""Atomic writes: content goes to a temporary sibling that is renamed into place only when complete, so a
+crash never leaves half an artifact where a later run would take it for a finished one."""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator
+
+import pandas as pd
+
+
+@contextlib.contextmanager
+def atomic_path(target: Path) -> Iterator[Path]:
+    """Yield a temporary path beside `target` (file or folder); rename it onto `target` on success only."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    inner = tmp / target.name
+    try:
+        yield inner
+        if not inner.exists():
+            raise RuntimeError(f"nothing was written to {inner}")
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+        os.replace(inner, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def write_text(target: Path, text: str) -> Path:
+    with atomic_path(target) as tmp:
+        tmp.write_text(text)
+    return Path(target)
+
+
+def write_json(target: Path, obj: Any) -> Path:
+    return write_text(target, json.dumps(obj, indent=1, sort_keys=True, default=str))
+
+
+def read_json(target: Path) -> Any:
+    return json.loads(Path(target).read_text())
+
+
+def write_frame(target: Path, frame: pd.DataFrame) -> Path:
+    """Parquet, atomically (the typed tables handed between notebooks)."""
+    with atomic_path(target) as tmp:
+        frame.to_parquet(tmp, index=False)
+    return Path(target)
+
+
+def read_frame(target: Path) -> pd.DataFrame:
+    return pd.read_parquet(target)

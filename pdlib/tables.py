@@ -1,0 +1,188 @@
+"""The paper's tables, built in one place: ours beside the paper's value, the difference, best and second best
+marked, percentages with one decimal as the paper prints them (Used in 02-06; STYLE 16).
+
+Our metrics arrive as fractions (ir-measures); every table shows them in % with one decimal, one scale per
+table. The paper's numbers come from pdlib.paper only.
+"""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from . import evaluate, paper
+
+
+def pct(value: float | None) -> float | None:
+    """A fraction as a percentage with one decimal (None and NaN stay None)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return round(100.0 * float(value), 1)
+
+
+def diff(ours: float | None, published: float | None) -> float | None:
+    """ours − paper, one decimal; None when either is missing."""
+    return None if ours is None or published is None else round(ours - published, 1)
+
+
+def best_two(values: dict[str, float | None]) -> tuple[str | None, str | None]:
+    """The names of the best and second-best value (None values ignored; ties keep the earlier name)."""
+    ranked = sorted(((v, i, k) for i, (k, v) in enumerate(values.items()) if v is not None and not pd.isna(v)),
+                    key=lambda t: (-t[0], t[1]))
+    names = [k for _, _, k in ranked[:2]] + [None, None]
+    return names[0], names[1]
+
+
+def marked(frame: pd.DataFrame, value_cols: list[str], html: bool = False) -> pd.DataFrame:
+    """A copy for display: values with one decimal, the best of each row bold and the second underlined
+    (Markdown `**x**` / `<u>x</u>`, or HTML tags for a notebook), missing cells "–"."""
+    out = frame.copy().astype(object)
+    bold, under = ("<b>{}</b>", "<u>{}</u>") if html else ("**{}**", "<u>{}</u>")
+    for i, row in frame.iterrows():
+        first, second = best_two({c: row[c] for c in value_cols})
+        for c in value_cols:
+            if pd.isna(row[c]):
+                out.at[i, c] = "–"
+                continue
+            text = f"{row[c]:.1f}"
+            out.at[i, c] = bold.format(text) if c == first else under.format(text) if c == second else text
+    return out
+
+
+def metric_row(run: pd.DataFrame, qrels: pd.DataFrame, measures=("RR@10", "nDCG@10")) -> dict[str, float | None]:
+    """Measures of a run in %, one decimal: {"RR@10": 75.4, "nDCG@10": 48.9}."""
+    return {m: pct(v) for m, v in evaluate.evaluate(run, qrels, list(measures)).items()}
+
+
+def beside_paper(records: list[dict], published: list[float | None], measure: str = "RR@10") -> pd.DataFrame:
+    """Records (label columns + measures in %) with `paper (<measure>, %)`, `ours (<measure>, %)`, difference."""
+    frame = pd.DataFrame(records)
+    ours = frame.pop(measure)
+    labels = [c for c in frame.columns if c not in ("nDCG@10",)]
+    out = frame[labels].copy()
+    out[f"paper ({measure}, %)"] = published
+    out[f"ours ({measure}, %)"] = ours.to_numpy()
+    out["difference"] = [diff(o, p) for o, p in zip(out[f"ours ({measure}, %)"], published)]
+    if "nDCG@10" in frame:
+        out["ours (nDCG@10, %)"] = frame["nDCG@10"].to_numpy()
+    return out
+
+
+# --- the tables -----------------------------------------------------------------------------------------
+def table3(records: list[dict]) -> pd.DataFrame:
+    """Table 3: records {group, row, paper_row, RR@10, nDCG@10} (ours in %) in the paper's order. paper_row
+    "initial" is the student before distillation (the paper's ColBERTv2, Table 1's dev RR@10)."""
+    rows = [dict(r) for r in records]
+    published = [paper.TABLE1["msmarco-dev-rr10"]["ColBERTv2"] if r["paper_row"] == "initial"
+                 else paper.table3_value(r["paper_row"]) for r in rows]
+    for r in rows:
+        del r["paper_row"]
+    return beside_paper(rows, published)
+
+
+def table5(retriever_run, pointwise: list, qrels: pd.DataFrame, pairwise: tuple | None = None) -> pd.DataFrame:
+    """Table 5 (reranking the dev queries): the retriever's run, each pointwise teacher's reranking (02's
+    pointwise_scores artifacts) and optionally the pairwise one, `(label, kind, run)`. The paper's value by
+    the teacher's kind."""
+    from .jobs import teacher_kind
+    from .teachers import to_run
+
+    records = [{"reranker": f"initial retriever ({retriever_run.params['model_id']})", "kind": "retriever",
+                **metric_row(retriever_run.frame(), qrels)}]
+    records += [{"reranker": p.params["teacher"], "kind": teacher_kind(p.params["teacher"], False),
+                 **metric_row(to_run(p.frame()), qrels)} for p in pointwise]
+    if pairwise is not None:
+        label, kind, run = pairwise
+        records.append({"reranker": label, "kind": kind, **metric_row(run, qrels)})
+    return beside_paper(records, [paper.TABLE5.get(paper.TABLE5_KINDS.get(r["kind"], "")) for r in records])
+
+
+def table6(records: list[dict]) -> pd.DataFrame:
+    """Table 6: records {lambda_pair, RR@10, nDCG@10}."""
+    return beside_paper(records, [paper.TABLE6.get(float(r["lambda_pair"])) for r in records])
+
+
+def appendix_a2(pointwise: str, pairwise: str, rate: float) -> pd.DataFrame:
+    """Appendix A.2: how often the pointwise teacher orders a sampled pair unlike the pairwise teacher."""
+    return pd.DataFrame([{"pointwise teacher": pointwise, "pairwise teacher": pairwise,
+                          "paper (disagreement, %)": pct(paper.A2_DISAGREEMENT), "ours (disagreement, %)": pct(rate),
+                          "difference": diff(pct(rate), pct(paper.A2_DISAGREEMENT))}])
+
+
+def table7(used: dict, profile: str) -> pd.DataFrame:
+    """Table 7: the paper's hyperparameters beside this run's (names as in paper.TABLE7)."""
+    def same(name, value):
+        return used[name] == value if isinstance(value, str) else float(used[name]) == float(value)
+    return pd.DataFrame([{"hyperparameter": name, "paper": str(value), f"ours ({profile})": str(used[name]),
+                          "same": same(name, value)} for name, value in paper.TABLE7])
+
+
+def table1(ours: dict[str, dict[str, float]], notes: dict[str, str], labels: list[str], profile: str,
+           extra_rows: list[str] = ()) -> pd.DataFrame:
+    """Table 1: every paper row (plus `extra_rows`, e.g. synthetic sets), the cited systems, ColBERTv2 and
+    PairDistill (paper) beside ours (`labels`: our initial retriever, our student). `ours`: row -> label ->
+    value in %; group averages (PTR-11, BEIR-13, All-18) are added when every member was evaluated."""
+    for label in labels:
+        per_set = {r: v[label] for r, v in ours.items() if label in v}
+        for group, value in evaluate.group_averages(per_set).items():
+            if value is not None:
+                ours.setdefault(f"avg-{group}", {})[label] = value
+    cited = [s for s in paper.TABLE1_SYSTEMS if s not in ("ColBERTv2", "PairDistill")]
+    records = []
+    for r in list(paper.TABLE1) + list(extra_rows):
+        p = paper.TABLE1.get(r, {})
+        got = {k: (None if v is None else round(v, 1)) for k, v in ours.get(r, {}).items()}
+        rec = {"row": paper.TABLE1_ROW_LABELS.get(r, r), **{f"{s} (cited)": p.get(s) for s in cited},
+               "ColBERTv2 (paper)": p.get("ColBERTv2"), labels[0]: got.get(labels[0]),
+               "PairDistill (paper)": p.get("PairDistill")}
+        if len(labels) > 1:
+            rec[labels[1]] = got.get(labels[1])
+        rec["difference"] = diff(rec.get(labels[1]) if len(labels) > 1 else None, rec["PairDistill (paper)"])
+        rec["note"] = notes.get(r, "" if r in ours else
+                                ("computed only when every member is evaluated" if r.startswith("avg-") else
+                                 f"not evaluated in profile {profile}"))
+        records.append(rec)
+    return pd.DataFrame(records)
+
+
+def table2(ours: dict[str, dict[str, float]], labels: list[str], profile: str) -> pd.DataFrame:
+    """Table 2: answer Recall@5 on the ODQA dev sets, cited systems, the paper's and ours (in %)."""
+    rows = []
+    for r in ["nq", "trivia-qa", "squad"]:
+        got = {k: round(v, 1) for k, v in ours.get(r, {}).items()}
+        rec = {"dataset": r, **{f"{s} (cited)": paper.TABLE2[s][r] for s in ("BM25", "SPLADEv2")},
+               "ColBERTv2 (paper)": paper.TABLE2["ColBERTv2"][r], labels[0]: got.get(labels[0]),
+               "PairDistill (paper)": paper.TABLE2["PairDistill"][r]}
+        student = got.get(labels[1]) if len(labels) > 1 else None
+        if len(labels) > 1:
+            rec[labels[1]] = student
+        rec["difference"] = diff(student, rec["PairDistill (paper)"])
+        rec["note"] = "" if r in ours else f"not evaluated in profile {profile} (eval_datasets: add odqa-{r})"
+        rows.append(rec)
+    return pd.DataFrame(rows)
+
+
+def table4(values: dict[tuple[str, str], float | None], targets: list[str], notes: dict[str, str],
+           retriever_model: str) -> pd.DataFrame:
+    """Table 4: rows ColBERTv2 (our initial retriever), PairDistill, L_KD only, L_pair; per target the paper's
+    value, ours (%) and the difference; a target with a note (licensed data not placed) gets the note."""
+    rows = []
+    for label in ("ColBERTv2", "PairDistill", "L_KD only", "L_pair"):
+        rec = {"model": label if label != "ColBERTv2" else f"initial retriever ({retriever_model})",
+               "group": "baseline" if label in ("ColBERTv2", "PairDistill") else "domain adaptation"}
+        for name in targets:
+            cited = paper.TABLE4[label].get(name)
+            if name in notes:
+                rec.update({f"{name}: paper": cited, f"{name}: note": notes[name]})
+                continue
+            ours = values.get((name, label))
+            ours = None if ours is None else round(ours, 1)
+            rec.update({f"{name}: paper": cited, f"{name}: ours": ours, f"{name}: difference": diff(ours, cited)})
+        rows.append(rec)
+    return pd.DataFrame(rows)
+
+
+def rounds(records: list[dict]) -> pd.DataFrame:
+    """The iterations of 04 as a table (the trained student shown by its folder inside the cache)."""
+    return pd.DataFrame([{k: (v.key.relpath.as_posix() if hasattr(v, "key") else v) for k, v in r.items()}
+                         for r in records]).drop(columns=["examples"], errors="ignore")
