@@ -43,6 +43,7 @@ LICENSED = {  # where a user with the licence finds them (not reachable through 
     "trec-news": "Washington Post v2 (licensed by NIST): ir_datasets 'wapo/v2/trec-news-2019' after placing it",
     "bioasq": "BioASQ Task 8b (registration required): BEIR's instructions",
 }
+LICENSED_PREFIX = "pdlib-licensed/"
 LOTTE = {"lotte-search": "lotte/pooled/test/search", "lotte-forum": "lotte/pooled/test/forum"}
 ODQA = {"nq": "dpr-w100/natural-questions/dev", "trivia-qa": "dpr-w100/trivia-qa/dev",
         "squad": "pdlib-odqa/squad/dev"}  # SQuAD is not in ir_datasets: registered from DPR's file
@@ -56,8 +57,19 @@ class Collection:
     queries: pd.DataFrame   # qid, text (+ answers for ODQA)
     qrels: pd.DataFrame     # qid, docno, relevance
 
-    def doc_text(self) -> dict[str, str]:
-        return dict(zip(self.docs.docno, self.docs.text))
+    def doc_text(self, style: str = "plain") -> dict[str, str]:
+        """docno -> passage text: "plain" is `title text` (teachers, dual encoders); "colbert" is
+        `title | text`, the authors' ColBERT input (loaders.py of their ColBERT fork)."""
+        return dict(zip(self.docs.docno, passage_texts(self.docs, style)))
+
+
+def passage_texts(docs: pd.DataFrame, style: str = "plain") -> list[str]:
+    """The passages of a docs table as a model reads them (see Collection.doc_text)."""
+    if style == "plain" or "title" not in docs:
+        return docs.text.tolist()
+    if style != "colbert":
+        raise PdlibError(f"unknown passage style {style!r}: use 'plain' or 'colbert'")
+    return [f"{t} | {x[len(t) + 1:]}" if t else x for t, x in zip(docs.title.fillna(""), docs.text)]
 
 
 def setup_ir_datasets() -> Path:
@@ -91,6 +103,88 @@ def use_local_beir(name: str, folder: Path | str | None = None) -> Path:
     return target
 
 
+# --- licensed BEIR sets, placed by the user ----------------------------------------------------------------
+def licensed_folder(name: str) -> Path:
+    """Where a licensed BEIR set is placed, in BEIR layout (corpus.jsonl[.gz], queries.jsonl, qrels/test.tsv,
+    and qrels/train.tsv for BioASQ's Table 4 training queries): data/licensed/<name>/, or $PDLIB_LICENSED/<name>."""
+    return Path(os.environ.get("PDLIB_LICENSED", paths.data_dir() / "licensed")) / name
+
+
+def licensed_id(name: str, split: str = "test") -> str | None:
+    """The dataset id of a placed licensed set (e.g. `pdlib-licensed/robust04/test`), None if not placed."""
+    folder = licensed_folder(name)
+    return f"{LICENSED_PREFIX}{name}/{split}" if (folder / "qrels" / f"{split}.tsv").exists() else None
+
+
+def _beir_to_irds(folder: Path, split: str, target: Path) -> None:
+    """A BEIR folder's corpus, queries and one qrels split as the TSV/TREC files ir_datasets.create_dataset reads."""
+    import json
+
+    corpus = next((p for p in (folder / "corpus.jsonl", folder / "corpus.jsonl.gz") if p.exists()), None)
+    if corpus is None or not (folder / "queries.jsonl").exists():
+        raise PdlibError(f"{folder} is not a BEIR folder: it needs corpus.jsonl[.gz], queries.jsonl and qrels/{split}.tsv")
+    qrels = pd.read_csv(folder / "qrels" / f"{split}.tsv", sep="\t", dtype=str)
+    qrels.columns = ["qid", "docno", "relevance"][: len(qrels.columns)]
+    opener = gzip.open if corpus.suffix == ".gz" else open
+    with opener(corpus, "rt") as f:
+        docs = [json.loads(line) for line in f if line.strip()]
+    queries = [json.loads(line) for line in (folder / "queries.jsonl").read_text().splitlines() if line.strip()]
+    wanted = set(qrels.qid)
+
+    def clean(text: str) -> str:
+        return " ".join(str(text).split())  # one line, no tabs
+    target.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame({"docno": [d["_id"] for d in docs], "text": [clean(f"{d.get('title', '')} {d.get('text', '')}")
+                                                             for d in docs]}).to_csv(
+        target / "docs.tsv", sep="\t", header=False, index=False)
+    pd.DataFrame([(q["_id"], clean(q["text"])) for q in queries if q["_id"] in wanted]).to_csv(
+        target / "queries.tsv", sep="\t", header=False, index=False)
+    qrels.assign(it="0")[["qid", "it", "docno", "relevance"]].to_csv(target / "qrels.txt", sep=" ", header=False,
+                                                                     index=False)
+
+
+def _resolve_licensed(dataset_id: str) -> str:
+    """`pdlib-licensed/<name>/<split>`: the placed folder, converted once into the cache and registered."""
+    from .atomic import atomic_path
+
+    name, split = dataset_id[len(LICENSED_PREFIX):].split("/")
+    folder = licensed_folder(name)
+    if licensed_id(name, split) is None:
+        raise PdlibError(f"{name} ({split}) is not placed: put its BEIR folder at {folder} "
+                         f"(corpus.jsonl, queries.jsonl, qrels/{split}.tsv) — {LICENSED.get(name, '')}")
+    target = paths.data_dir() / "licensed-irds" / name / split
+    if not (target / "qrels.txt").exists():
+        with atomic_path(target) as tmp:
+            _beir_to_irds(folder, split, tmp)
+    return register_local(dataset_id, target / "docs.tsv", target / "queries.tsv", target / "qrels.txt")
+
+
+# --- queries split in two, for a target domain without a train split (Table 4's Climate-FEVER) -------------
+SPLIT_PREFIX = "pdlib-split/"
+
+
+def query_split(dataset_id: str, part: str, fraction: float = 0.5, seed: int = 0) -> str:
+    """The id of one part of a dataset's queries: `part` "train" holds a seeded `fraction` of them, "test" the
+    rest, disjoint; corpus and qrels are the dataset's own. E.g. query_split("beir/climate-fever", "train") is
+    `pdlib-split/0/0.5/train/beir/climate-fever`. Used in 06 (BEIR has no Climate-FEVER train split)."""
+    if part not in ("train", "test") or not 0 < fraction < 1:
+        raise PdlibError(f"query_split: part is train or test and 0 < fraction < 1, got {part!r}, {fraction}")
+    return f"{SPLIT_PREFIX}{seed}/{fraction}/{part}/{dataset_id}"
+
+
+def _split_parts(dataset_id: str) -> tuple[int, float, str, str]:
+    seed, fraction, part, base = dataset_id[len(SPLIT_PREFIX):].split("/", 3)
+    return int(seed), float(fraction), part, base
+
+
+def _in_part(qids: pd.Series, seed: int, fraction: float, part: str) -> pd.Series:
+    """A query's part from a hash of (seed, qid): the same everywhere, independent of order and of the others."""
+    import hashlib
+
+    u = qids.map(lambda q: int(hashlib.sha256(f"{seed}:{q}".encode()).hexdigest()[:15], 16) / 16 ** 15)
+    return (u < fraction) if part == "train" else (u >= fraction)
+
+
 def register_local(dataset_id: str, docs_tsv: Path, queries_tsv: Path | None, qrels_trec: Path | None) -> str:
     """Register local TSV/TREC files under `dataset_id` in ir_datasets (idempotent)."""
     setup_ir_datasets()  # before ir_datasets' first import: it reads its home once
@@ -103,13 +197,17 @@ def register_local(dataset_id: str, docs_tsv: Path, queries_tsv: Path | None, qr
     return dataset_id
 
 
-# --- namespaces of ids that a plug-in resolves (the smoke world's `synthetic/...`) -------------------------
+# --- namespaces of ids resolved on first use (licensed sets here; a plug-in's, e.g. `synthetic/...`) ----
 _NAMESPACES: dict[str, Callable[[str], str]] = {}
 
 
 def register_namespace(prefix: str, resolve: Callable[[str], str]) -> None:
-    """Ids starting with `prefix` are resolved by `resolve(id) -> registered ir_datasets id` (called by a plug-in)."""
+    """Ids starting with `prefix` are resolved by `resolve(id) -> registered ir_datasets id` (licensed sets here;
+    a plug-in for its own ids)."""
     _NAMESPACES[prefix] = resolve
+
+
+register_namespace(LICENSED_PREFIX, _resolve_licensed)
 
 
 def canonical_id(dataset_id: str) -> str:
@@ -168,6 +266,17 @@ def squad_questions(path: Path | str | None = None) -> pd.DataFrame:
 
 
 def load(dataset_id: str, docs: bool = True) -> Collection:
+    if dataset_id.startswith(SPLIT_PREFIX):
+        seed, fraction, part, base = _split_parts(dataset_id)
+        whole = load(base, docs)
+        keep = _in_part(whole.queries.qid, seed, fraction, part)
+        queries = whole.queries[keep].reset_index(drop=True)
+        qrels = whole.qrels[whole.qrels.qid.isin(set(queries.qid))].reset_index(drop=True)
+        return Collection(dataset_id, whole.docs, queries, qrels)
+    return _load(dataset_id, docs)
+
+
+def _load(dataset_id: str, docs: bool = True) -> Collection:
     """Load a dataset id as typed tables (Used in 01-06). docs=False skips the corpus (queries + qrels).
 
     SQuAD (Table 2) has no ir_datasets id: `pdlib-odqa/squad/dev` pairs DPR's questions (squad_questions)
@@ -177,8 +286,11 @@ def load(dataset_id: str, docs: bool = True) -> Collection:
         return Collection(SQUAD_ID, corpus, squad_questions(), pd.DataFrame(columns=["qid", "docno", "relevance"]))
     ds = _irds(dataset_id)
     try:
-        doc_df = pd.DataFrame(((d.doc_id, _doc_text(d)) for d in ds.docs_iter()), columns=["docno", "text"]) \
+        doc_df = pd.DataFrame(((d.doc_id, _doc_text(d), getattr(d, "title", "") or "") for d in ds.docs_iter()),
+                              columns=["docno", "text", "title"]) \
             if docs and ds.has_docs() else pd.DataFrame(columns=["docno", "text"])
+        if "title" in doc_df and not doc_df.title.astype(bool).any():
+            doc_df = doc_df.drop(columns="title")  # a corpus without titles keeps the plain two columns
         rows = []
         for q in ds.queries_iter() if ds.has_queries() else []:
             row = {"qid": q.query_id, "text": q.text}

@@ -34,22 +34,26 @@ def pointwise_scores(teacher: str, dataset: str, run: cache.Artifact, k: int, ma
 
 
 @cache.stage("pairs-sampled", "sampled.parquet", dataset="pointwise.params.dataset")
-def sampled_pairs(pointwise: cache.Artifact, k: int, delta: int, n_pairs: int, seed: int) -> pd.DataFrame:
-    """D_pair of §4.2 sampled from the pointwise ranking: `qid, docno_a, docno_b, rank_a, rank_b` (03)."""
-    return pairs.sample_pairs(teachers.to_run(pointwise.frame()), k=k, delta=delta, n_pairs=n_pairs, seed=seed)
+def sampled_pairs(pointwise: cache.Artifact, k: int, delta: int, n_pairs: int, seed: int,
+                  orders: str = "one") -> pd.DataFrame:
+    """D_pair of §4.2 sampled from the pointwise ranking: `qid, docno_a, docno_b, rank_a, rank_b` (03).
+    orders: "one" (the paper: higher-ranked passage first, scored once) or "both" (ours, see pdlib.pairs)."""
+    return pairs.sample_pairs(teachers.to_run(pointwise.frame()), k=k, delta=delta, n_pairs=n_pairs, seed=seed,
+                              orders=orders)
 
 
 @cache.stage("pairs", "pair_probs.parquet", model="teacher", dataset="sampled.params.pointwise.dataset",
              ignore=_TEXTS)
 def pair_probs(teacher: str, sampled: cache.Artifact, max_length: int, queries: pd.DataFrame, docs: pd.DataFrame,
                batch_size: int = 64, progress: bool = True) -> pd.DataFrame:
-    """P_pair(d_a ≻ d_b | q) of every sampled pair (Eq. 1), scored in both orders and combined (03)."""
+    """P_pair(d_a ≻ d_b | q) of every sampled pair (Eq. 1): scored once in the sampled order, or in both
+    orders and averaged when the pairs were sampled with orders="both" (03)."""
     frame = sampled.frame()
-    both = pairs.both_orders(frame)
-    dataset = sampled.params["pointwise"]["dataset"]
-    scored = jobs.score(teacher, dataset, both, queries, docs, pairwise=True, batch_size=batch_size,
-                        max_length=max_length, progress=progress)
-    return pairs.combine_orders(frame, scored)
+    both = sampled.params.get("orders", "one") == "both"
+    items = pairs.both_orders(frame) if both else frame[["qid", "docno_a", "docno_b"]]
+    scored = jobs.score(teacher, sampled.params["pointwise"]["dataset"], items, queries, docs, pairwise=True,
+                        batch_size=batch_size, max_length=max_length, progress=progress)
+    return pairs.combine_orders(frame, scored) if both else pairs.one_order(frame, scored)
 
 
 @cache.stage("examples", "examples.parquet", dataset="pointwise.params.dataset")
@@ -63,9 +67,11 @@ class Teachers:
     """The teachers of a round and how they are asked (§5.2: k = 100, δ = 10, 50 pairs)."""
     pointwise: str
     pairwise: str
-    k: int = 100
+    k: int = 100                # top-k retrieved and reranked (§5.2: 100)
+    k_pairs: int | None = None  # pairs come from the pointwise top-k_pairs (None: k)
     delta: int = 10
     n_pairs: int = 50
+    orders: str = "one"         # pairs scored once, higher-ranked first (paper) | "both" orders averaged (ours)
     batch_size: int = 64
     max_length_point: int = 256
     max_length_pair: int = 512
@@ -75,20 +81,19 @@ class Teachers:
         """The teachers and settings that made a pair_probs artifact (03's), for later rounds (04)."""
         sampled = probs.params["sampled"]
         point = sampled["pointwise"]
-        return cls(point["teacher"], probs.params["teacher"], point["k"], sampled["delta"], sampled["n_pairs"],
-                   batch_size, point["max_length"], probs.params["max_length"])
+        return cls(point["teacher"], probs.params["teacher"], point["k"], sampled["k"], sampled["delta"],
+                   sampled["n_pairs"], sampled.get("orders", "one"), batch_size, point["max_length"],
+                   probs.params["max_length"])
 
 
 def examples_from(point: cache.Artifact, teachers: Teachers, coll: data.Collection, seed: int, n_passages: int,
                   delta: int | str | None = None, progress: bool = True) -> dict[str, cache.Artifact]:
     """Pairs sampled from a pointwise ranking, scored by the pairwise teacher, and the examples they make:
-    {'pointwise', 'sampled', 'pairs', 'examples'}. delta="all" samples from every pair of each query's whole
-    ranking (the "− pair sampling heuristic" ablation of Table 3); None: the teachers' window."""
-    if delta == "all":
-        k = delta = int(point.frame().groupby("qid").size().max())
-    else:
-        k, delta = teachers.k, teachers.delta if delta is None else delta
-    sampled = sampled_pairs(point, k, delta, teachers.n_pairs, seed)
+    {'pointwise', 'sampled', 'pairs', 'examples'}. delta="all" samples from every pair of the top-k, no window
+    (the "− pair sampling heuristic" ablation of Table 3); None: the teachers' window."""
+    k = teachers.k_pairs or teachers.k
+    delta = k if delta == "all" else teachers.delta if delta is None else delta
+    sampled = sampled_pairs(point, k, delta, teachers.n_pairs, seed, teachers.orders)
     probs = pair_probs(teachers.pairwise, sampled, teachers.max_length_pair, coll.queries, coll.docs,
                        teachers.batch_size, progress)
     return {"pointwise": point, "sampled": sampled, "pairs": probs,
@@ -145,9 +150,10 @@ def iterate(cfg: train.TrainConfig, first: dict[str, cache.Artifact], dataset: s
     for r in range(1, iterations + 1):
         if r > 1:
             arts = round_examples(init, retriever, dataset, coll, teachers, cfg.seed, cfg.n_passages, progress)
+        sampled = arts["sampled"].frame()
+        prompts = pairs.both_orders(sampled) if teachers.orders == "both" else sampled
         counts = {"new pointwise scores": _new_rows(arts["pointwise"].frame(), ["qid", "docno"], seen_point),
-                  "new pair prompts": _new_rows(pairs.both_orders(arts["sampled"].frame()),
-                                                ["qid", "docno_a", "docno_b"], seen_pair)}
+                  "new pair prompts": _new_rows(prompts, ["qid", "docno_a", "docno_b"], seen_pair)}
         model = train.train_student(replace(cfg, init=str(init)), arts["examples"], dataset, progress=progress)
         out.append({"iteration": r, "model": model, "examples": arts["examples"], **counts})
         init = model.path

@@ -33,12 +33,19 @@ def eval_set(name: str) -> EvalSet:
     if name in ("dl19", "dl20"):
         return EvalSet(name, [data.MSMARCO[name]], {name: "nDCG@10"}, "table1")
     if name in data.BEIR:
-        ids = data.BEIR[name]
+        ids = data.BEIR[name] or data.licensed_id(name)  # a licensed set counts once its folder is placed
         qlen = {"arguana": 300, "climate-fever": 64}.get(name, 32)
         if ids is None:
             return EvalSet(name, [], {name: "nDCG@10"}, "table1", 300, qlen,
-                           note=f"skipped: licensed data — {data.LICENSED[name]}")
+                           note=f"skipped: licensed data, place its BEIR folder at data/licensed/{name}/ — "
+                                f"{data.LICENSED[name]}")
         return EvalSet(name, ids if isinstance(ids, list) else [ids], {name: "nDCG@10"}, "table1", 300, qlen)
+    if name.startswith(data.SPLIT_PREFIX):  # part of a set's queries: the set's measure and lengths
+        base = data._split_parts(name)[3]
+        row = next((r for r, i in data.BEIR.items() if i == base or data.licensed_id(r) == base), None)
+        if row is not None:
+            es = eval_set(row)
+            return EvalSet(name, [name], {name: "nDCG@10"}, "other", es.doc_maxlen, es.query_maxlen)
     if name in data.LOTTE:
         return EvalSet(name, [data.LOTTE[name]], {name: "Success@5"}, "table1", 300)
     if name.startswith("odqa-") and name[5:] in data.ODQA:
@@ -46,10 +53,31 @@ def eval_set(name: str) -> EvalSet:
     return EvalSet(name, [name], {name: "nDCG@10", f"{name} RR@10": "RR@10"}, "other")
 
 
+def target_set(name: str, test_dataset: str) -> EvalSet:
+    """Table 4's evaluation of a target domain: its Table 1 row when `test_dataset` is the set's own test
+    split, else the given queries (e.g. the held-out half of a query_split) with the set's measure and lengths."""
+    if name in data.BEIR and test_dataset in (data.BEIR[name], data.licensed_id(name)):
+        return eval_set(name)
+    return eval_set(test_dataset)
+
+
+def target_note(train_dataset: str, test_dataset: str) -> str:
+    """How a Table 4 column departs from the paper's evaluation, in words ("" when it does not)."""
+    if data.canonical_id(train_dataset) == data.canonical_id(test_dataset):
+        return "transductive: trained on the queries it is evaluated on"
+    if test_dataset.startswith(data.SPLIT_PREFIX):
+        seed, fraction, _, base = data._split_parts(test_dataset)
+        return (f"evaluated on the held-out {1 - fraction:.0%} of {base}'s queries (seed {seed}); "
+                f"the other {fraction:.0%} are the unlabelled training queries")
+    return ""
+
+
 def corpus_id(dataset_id: str) -> str:
     """The id of the corpus a dataset's passages come from (MS MARCO dev/DL19/DL20 share one index)."""
     import ir_datasets
 
+    if dataset_id.startswith(data.SPLIT_PREFIX):
+        return corpus_id(data._split_parts(dataset_id)[3])
     canon = data.canonical_id(dataset_id)
     try:
         return ir_datasets.docs_parent_id(canon)

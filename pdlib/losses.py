@@ -17,49 +17,68 @@ def _check(name: str, cond: bool, msg: str) -> None:
         raise ValueError(f"{name}: {msg}")
 
 
-def contrastive_loss(student_scores: torch.Tensor, positive: torch.Tensor | int = 0,
-                     in_batch: bool = False) -> torch.Tensor:
-    """L_CL, InfoNCE over the query's passages D' with the labelled positive (§3.1):
+def contrastive_loss(student_scores: torch.Tensor, positive: torch.Tensor | int = 0, in_batch: bool = False,
+                     doc_mask: torch.Tensor | None = None) -> torch.Tensor:
+    """L_CL, InfoNCE with the labelled positive d⁺ against negatives D' (§3.1):
 
-        L_CL = mean_q −log( exp s(q, d⁺) / Σ_{d ∈ D'} exp s(q, d) )
+        L_CL = mean_q −log( exp s(q, d⁺) / (exp s(q, d⁺) + Σ_{d ∈ D'} exp s(q, d)) )
 
-    student_scores: (B, n), passage j of query b in column j. positive: (B,) index of d⁺ per query (or one
-    int for all); a query whose positive is −1 (no labelled positive among its passages) is left out of the
-    mean, and with no positive at all L_CL is 0. in_batch=True adds every other query's passages as negatives,
-    as ColBERT does: the scores must then be (B, B·n), query b against all B·n passages of the batch, its own
-    at b·n … b·n+n−1.
+    in_batch=False: student_scores (B, n), D' = the query's own other passages. in_batch=True (the authors'
+    ColBERT training, ColBERT's in-batch negatives): student_scores (B, B·n), query b against all B·n passages
+    of the batch, its own at b·n … b·n+n−1; D' = the *other* queries' passages (its own others are left out,
+    as in ColBERT's compute_ib_loss). positive: (B,) position of d⁺ in the query's list (or one int for all);
+    −1 leaves the query out of the mean, and with no positive at all L_CL is 0. doc_mask (B, n): False for
+    padding, which is never a negative.
 
-    Worked example: scores [[2, 0, 0]], positive 0 → −log(e²/(e²+2)) = log(1 + 2e⁻²) ≈ 0.2395.
+    Worked examples: scores [[2, 0, 0]], positive 0 → log(1 + 2e⁻²) ≈ 0.2395. In-batch, B = n = 2, scores
+    [[1, 0, 5, 5], [0, 0, 0, 2]], positives [0, 1]: query 0 → −log(e¹/(e¹ + 2e⁵)), query 1 (d⁺ in column 3)
+    → −log(e²/(e² + 2)); L_CL is their mean.
     """
     _check("contrastive_loss", student_scores.dim() == 2, f"scores must be (B, n), got {tuple(student_scores.shape)}")
     B = student_scores.shape[0]
     pos = torch.full((B,), positive, dtype=torch.long, device=student_scores.device) if isinstance(positive, int) \
         else positive.long()
     _check("contrastive_loss", pos.shape == (B,), f"positive must be (B,) = ({B},), got {tuple(pos.shape)}")
+    n = student_scores.shape[1] // B if in_batch else student_scores.shape[1]
     if in_batch:
-        n = student_scores.shape[1] // B
         _check("contrastive_loss", n * B == student_scores.shape[1],
                f"in_batch needs (B, B·n) scores, got {tuple(student_scores.shape)}")
     has = pos >= 0
     if not has.any():
         return student_scores.sum() * 0.0
+    cols = torch.arange(student_scores.shape[1], device=pos.device)
+    target = pos + torch.arange(B, device=pos.device) * n if in_batch else pos
+    allowed = torch.ones_like(student_scores, dtype=torch.bool)
+    if doc_mask is not None:
+        allowed = doc_mask.reshape(1, -1).expand(B, -1) if in_batch else doc_mask.bool()
+    if in_batch:  # the query's own passages are no negatives; its positive stays
+        own = (cols[None, :] // n) == torch.arange(B, device=pos.device)[:, None]
+        allowed = allowed & (~own | (cols[None, :] == target[:, None]))
+    scores = student_scores if allowed.all() else student_scores.masked_fill(~allowed, float("-inf"))
     if not has.all():
-        student_scores, pos = student_scores[has], pos[has]
-    if in_batch:
-        pos = pos + torch.arange(B, device=pos.device)[has] * n
-    return F.cross_entropy(student_scores, pos)
+        scores, target = scores[has], target[has]
+    return F.cross_entropy(scores, target)
 
 
-def kd_loss(student_scores: torch.Tensor, teacher_scores: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+def kd_loss(student_scores: torch.Tensor, teacher_scores: torch.Tensor, temperature: float = 1.0,
+            mask: torch.Tensor | None = None) -> torch.Tensor:
     """L_KD = mean_q KL(P_point(·|q) ‖ P(·|q)) with P_point = softmax(s_point/τ), P = softmax(s) (§3.3).
 
-    Both (B, n) over the same passages. Worked example: student [[0, 0]], teacher [[ln 3, 0]], τ = 1 →
-    P_point = (3/4, 1/4), P = (1/2, 1/2): KL = ¾ ln(3/2) + ¼ ln(1/2) ≈ 0.1308.
+    Both (B, n) over the same passages. mask (B, n): False for passages outside the distribution (padding, a
+    labelled positive the teacher did not score); a NaN teacher score is masked too. Worked example: student
+    [[0, 0]], teacher [[ln 3, 0]], τ = 1 → P_point = (3/4, 1/4), P = (1/2, 1/2): KL = ¾ ln(3/2) + ¼ ln(1/2) ≈ 0.1308.
     """
     _check("kd_loss", student_scores.shape == teacher_scores.shape,
            f"student {tuple(student_scores.shape)} and teacher {tuple(teacher_scores.shape)} scores must match")
-    target = F.log_softmax(teacher_scores.float() / temperature, dim=-1)
-    return F.kl_div(F.log_softmax(student_scores.float(), dim=-1), target, log_target=True, reduction="batchmean")
+    keep = ~torch.isnan(teacher_scores) if mask is None else mask.bool() & ~torch.isnan(teacher_scores)
+    if keep.all():
+        target = F.log_softmax(teacher_scores.float() / temperature, dim=-1)
+        return F.kl_div(F.log_softmax(student_scores.float(), dim=-1), target, log_target=True, reduction="batchmean")
+    neg_inf = torch.tensor(float("-inf"), device=student_scores.device)
+    log_p = F.log_softmax(torch.where(keep, teacher_scores.float() / temperature, neg_inf), dim=-1)
+    log_q = F.log_softmax(torch.where(keep, student_scores.float(), neg_inf), dim=-1)
+    kl = torch.where(keep, log_p.exp() * (log_p - log_q), torch.zeros_like(log_p))
+    return kl.sum() / student_scores.shape[0]
 
 
 def pair_loss(student_scores: torch.Tensor, pair_i: torch.Tensor, pair_j: torch.Tensor, pair_probs: torch.Tensor,
@@ -95,20 +114,23 @@ def total_loss(student_scores: torch.Tensor, teacher_scores: torch.Tensor | None
                pair_i: torch.Tensor | None = None, pair_j: torch.Tensor | None = None,
                pair_probs: torch.Tensor | None = None, pair_mask: torch.Tensor | None = None,
                positive: torch.Tensor | int | None = 0, temperature: float = 1.0, lambda_kd: float = 1.0,
-               lambda_pair: float = 3.0, in_batch_scores: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+               lambda_pair: float = 3.0, in_batch_scores: torch.Tensor | None = None,
+               doc_mask: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
     """L = L_CL + λ_KD·L_KD + λ_pair·L_pair; `positive=None` drops L_CL (zero-shot L_ZS, §4.2). A term whose
-    weight is 0 or whose inputs are None is left out. `in_batch_scores` (B, B·n): L_CL against every passage
-    of the batch (ColBERT's in-batch negatives) instead of the query's own. Returns {'loss', 'cl', 'kd',
-    'pair'} (absent terms 0). The training loop (pdlib.train.batch_loss) computes every term here."""
+    weight is 0 or whose inputs are None is left out. `in_batch_scores` (B, B·n): L_CL against the other
+    queries' passages (ColBERT's in-batch negatives) instead of the query's own. doc_mask (B, n): False for
+    padding. Returns {'loss', 'cl', 'kd', 'pair'} (absent terms 0). The training loop
+    (pdlib.train.batch_loss) computes every term here."""
     zero = student_scores.sum() * 0.0
-    kd = kd_loss(student_scores, teacher_scores, temperature) if teacher_scores is not None and lambda_kd else zero
+    kd = kd_loss(student_scores, teacher_scores, temperature, doc_mask) \
+        if teacher_scores is not None and lambda_kd else zero
     pr = pair_loss(student_scores, pair_i, pair_j, pair_probs, pair_mask) \
         if pair_probs is not None and lambda_pair else zero
     if positive is None:
         cl = zero
     elif in_batch_scores is not None:
-        cl = contrastive_loss(in_batch_scores, positive, in_batch=True)
+        cl = contrastive_loss(in_batch_scores, positive, in_batch=True, doc_mask=doc_mask)
     else:
-        cl = contrastive_loss(student_scores, positive)
+        cl = contrastive_loss(student_scores, positive, doc_mask=doc_mask)
     return {"loss": zero + lambda_kd * kd + lambda_pair * pr + cl, "cl": cl.detach(), "kd": kd.detach(),
             "pair": pr.detach()}

@@ -2,8 +2,13 @@
 
 D_pair = {(d_i, d_j) | d_i, d_j in ret_k(q), i != j, |i - j| < delta} over the pointwise-reranked top-k,
 then n_pairs sampled per query with a seed. The paper: k=100, delta=10, 50 pairs; the authors' code uses a
-window of 5 and 100 pairs (no seed) — both reachable through the parameters. A query with fewer candidate
-pairs than n_pairs keeps all it has (the authors' code crashes there).
+window of 5 (j in i+1..i+5, i.e. delta=6) and 100 pairs (no seed) — both reachable through the parameters. A
+query with fewer candidate pairs than n_pairs keeps all it has (the authors' code crashes there).
+
+Orientation (`orders`): "one" (default, the paper and the authors) takes each unordered pair once, the
+passage the pointwise teacher ranks higher first, and the pairwise teacher scores it in that order;
+"both" (our option) samples ordered pairs in either direction and scores each in both orders, averaging
+away the teacher's position bias (combine_orders).
 """
 from __future__ import annotations
 
@@ -11,21 +16,27 @@ import numpy as np
 import pandas as pd
 
 
-def candidate_pairs(k: int, delta: int) -> np.ndarray:
-    """All ordered (i, j) rank positions with i != j and |i - j| < delta among the top k, shape (m, 2)."""
+ORDERS = ("one", "both")
+
+
+def candidate_pairs(k: int, delta: int, orders: str = "one") -> np.ndarray:
+    """Rank positions (i, j) among the top k with 0 < |i - j| < delta, shape (m, 2): i < j only (orders="one",
+    the higher-ranked passage first) or every ordered pair (orders="both")."""
+    if orders not in ORDERS:
+        raise ValueError(f"orders must be one of {ORDERS}, got {orders!r}")
     i, j = np.meshgrid(np.arange(k), np.arange(k), indexing="ij")
-    mask = (i != j) & (np.abs(i - j) < delta)
+    mask = (i != j) & (np.abs(i - j) < delta) & ((i < j) if orders == "one" else True)
     return np.stack([i[mask], j[mask]], axis=1)
 
 
 def sample_pairs(ranked: pd.DataFrame, k: int = 100, delta: int = 10, n_pairs: int = 50,
-                 seed: int = 0) -> pd.DataFrame:
+                 seed: int = 0, orders: str = "one") -> pd.DataFrame:
     """Sample pairs per query from a ranked table (`qid, docno, score, rank`) -> `qid, docno_a, docno_b,
     rank_a, rank_b`. Deterministic for a seed; each query draws from its own seeded stream."""
     rows = []
     for n_q, (qid, group) in enumerate(ranked.sort_values(["qid", "rank"]).groupby("qid", sort=True)):
         docnos = group.docno.to_numpy()[:k]
-        cand = candidate_pairs(len(docnos), delta)
+        cand = candidate_pairs(len(docnos), delta, orders)
         rng = np.random.default_rng([seed, n_q])
         take = cand if len(cand) <= n_pairs else cand[np.sort(rng.choice(len(cand), n_pairs, replace=False))]
         for i, j in take:
@@ -34,19 +45,27 @@ def sample_pairs(ranked: pd.DataFrame, k: int = 100, delta: int = 10, n_pairs: i
 
 
 def training_examples(pointwise: pd.DataFrame, pairs: pd.DataFrame, n_passages: int = 64) -> pd.DataFrame:
-    """One row per query for distillation (Used in 04_distill): `qid, docnos` (pointwise-sorted top
-    n_passages), `teacher_scores`, and `pair_i, pair_j` (positions into docnos of the sampled pairs; pairs
-    with a passage outside the top n_passages are dropped), `pair_probs` (03's P_pair(d_i ≻ d_j | q))."""
+    """One row per query for distillation (Used in 04_distill): `qid, docnos`, `teacher_scores`, and
+    `pair_i, pair_j` (positions into docnos of the sampled pairs), `pair_probs` (03's P_pair(d_i ≻ d_j | q)).
+
+    A query's list is built as the authors' convert script builds it: the passages of its sampled pairs
+    first, then filled from the pointwise ranking, the whole sorted by pointwise score. It holds every pair
+    passage — no sampled pair is dropped — and at least n_passages passages (more when the pairs touch more)."""
     rows = []
     pairs_by_q = dict(tuple(pairs.groupby("qid")))
     for qid, group in pointwise.sort_values(["qid", "score"], ascending=[True, False]).groupby("qid", sort=True):
-        top = group.head(n_passages)
-        pos = {d: i for i, d in enumerate(top.docno)}
         qp = pairs_by_q.get(qid, pairs.iloc[:0])
-        keep = qp.docno_a.isin(pos) & qp.docno_b.isin(pos)
-        probs = qp.prob[keep].astype(float).tolist() if "prob" in qp else [float("nan")] * int(keep.sum())
-        rows.append((qid, top.docno.tolist(), top.score.astype(float).tolist(),
-                     [pos[d] for d in qp.docno_a[keep]], [pos[d] for d in qp.docno_b[keep]], probs))
+        in_pairs = set(qp.docno_a) | set(qp.docno_b)
+        missing = in_pairs - set(group.docno)
+        if missing:
+            raise ValueError(f"query {qid}: {len(missing)} pair passages have no pointwise score "
+                             f"(e.g. {sorted(missing)[0]}): pairs and scores must come from one ranking")
+        fill = [d for d in group.docno if d not in in_pairs][: max(0, n_passages - len(in_pairs))]
+        chosen = group[group.docno.isin(in_pairs | set(fill))]  # still in pointwise order
+        pos = {d: i for i, d in enumerate(chosen.docno)}
+        probs = qp.prob.astype(float).tolist() if "prob" in qp else [float("nan")] * len(qp)
+        rows.append((qid, chosen.docno.tolist(), chosen.score.astype(float).tolist(),
+                     [pos[d] for d in qp.docno_a], [pos[d] for d in qp.docno_b], probs))
     return pd.DataFrame(rows, columns=["qid", "docnos", "teacher_scores", "pair_i", "pair_j", "pair_probs"])
 
 
@@ -69,6 +88,33 @@ def combine_orders(sampled: pd.DataFrame, scored: pd.DataFrame) -> pd.DataFrame:
     out["prob_reverse"] = rev.reindex(idx).to_numpy(dtype=np.float64)
     out["prob"] = (out.prob_forward + 1.0 - out.prob_reverse) / 2.0
     return out
+
+
+def one_order(sampled: pd.DataFrame, scored: pd.DataFrame) -> pd.DataFrame:
+    """Pairs scored once, in the sampled order (the paper): the pair table with prob = prob_forward."""
+    out = sampled[["qid", "docno_a", "docno_b"]].reset_index(drop=True).copy()
+    out["prob_forward"] = scored.score.to_numpy(dtype=np.float64)
+    out["prob_reverse"] = np.nan
+    out["prob"] = out.prob_forward
+    return out
+
+
+def order_effect(pair_table: pd.DataFrame) -> dict[str, float]:
+    """What scoring both orders changes (a pair table scored in both orders, e.g. 03's dev pairs): the
+    position bias, and the share of pairs whose decision (p > ½) differs between the first order alone and
+    the average of both."""
+    both = pair_table.dropna(subset=["prob_reverse"])
+    flips = (both.prob_forward > 0.5) != (both.prob > 0.5)
+    return {"position bias": position_bias(both), "decisions changed by averaging": float(flips.mean())}
+
+
+def first_order_only(pair_table: pd.DataFrame, ranked: pd.DataFrame) -> pd.DataFrame:
+    """From a table scored in both orders: each pair once, the passage `ranked` puts higher first, with the
+    probability of that order alone (prob = prob_forward) — what one-order scoring would have seen."""
+    rank = ranked.set_index(["qid", "docno"])["rank"]
+    ra = rank.reindex(pd.MultiIndex.from_arrays([pair_table.qid, pair_table.docno_a])).to_numpy()
+    rb = rank.reindex(pd.MultiIndex.from_arrays([pair_table.qid, pair_table.docno_b])).to_numpy()
+    return pair_table[ra < rb].assign(prob=lambda f: f.prob_forward).reset_index(drop=True)
 
 
 def position_bias(pair_table: pd.DataFrame) -> float:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import PdlibError, cache, models, paths
+from .data import passage_texts
 from .atomic import atomic_path, read_frame, write_frame
 
 
@@ -49,7 +50,7 @@ def index(checkpoint: str, docs: pd.DataFrame, folder: Path, nbits: int = 2, doc
                                index_path=str(tmp / "index"), root=str(tmp), gpus=0 if not _cuda() else 1)
         with _colbert_run(tmp, quiet):
             Indexer(checkpoint=checkpoint, config=config, verbose=0 if quiet else 3).index(
-                name=str(tmp / "index"), collection=docs.text.tolist(), overwrite=True)
+                name=str(tmp / "index"), collection=passage_texts(docs, "colbert"), overwrite=True)
         write_frame(tmp / "docnos.parquet", docs[["docno"]].reset_index(drop=True))
     return folder
 

@@ -109,6 +109,16 @@ def appendix_a2(pointwise: str, pairwise: str, rate: float) -> pd.DataFrame:
                           "difference": diff(pct(rate), pct(paper.A2_DISAGREEMENT))}])
 
 
+def order_effect(effect: dict[str, float], one: dict[str, float], both: dict[str, float]) -> pd.DataFrame:
+    """Ours (03): the pairwise teacher's position bias and what averaging both orders changes; `one` / `both`:
+    Table 5's sym-sum metrics (in %) from the first order alone / from both orders averaged."""
+    rows = [("position bias: P(a≻b | a first) + P(b≻a | b first) − 1", pct(effect["position bias"])),
+            ("pairs whose decision changes when both orders are averaged", pct(effect["decisions changed by averaging"]))]
+    rows += [(f"sym-sum {m}, first order only (as the paper scores)", v) for m, v in one.items()]
+    rows += [(f"sym-sum {m}, both orders averaged (ours)", v) for m, v in both.items()]
+    return pd.DataFrame(rows, columns=["quantity", "ours (%)"])
+
+
 def table7(used: dict, profile: str) -> pd.DataFrame:
     """Table 7: the paper's hyperparameters beside this run's (names as in paper.TABLE7)."""
     def same(name, value):
@@ -163,9 +173,10 @@ def table2(ours: dict[str, dict[str, float]], labels: list[str], profile: str) -
 
 
 def table4(values: dict[tuple[str, str], float | None], targets: list[str], notes: dict[str, str],
-           retriever_model: str) -> pd.DataFrame:
+           retriever_model: str, marks: dict[str, str] | None = None) -> pd.DataFrame:
     """Table 4: rows ColBERTv2 (our initial retriever), PairDistill, L_KD only, L_pair; per target the paper's
-    value, ours (%) and the difference; a target with a note (licensed data not placed) gets the note."""
+    value, ours (%) and the difference; a target with a note (licensed data not placed) gets the note instead,
+    one with a mark (evalsets.target_note: transductive, held-out half) gets it beside its numbers."""
     rows = []
     for label in ("ColBERTv2", "PairDistill", "L_KD only", "L_pair"):
         rec = {"model": label if label != "ColBERTv2" else f"initial retriever ({retriever_model})",
@@ -178,6 +189,8 @@ def table4(values: dict[tuple[str, str], float | None], targets: list[str], note
             ours = values.get((name, label))
             ours = None if ours is None else round(ours, 1)
             rec.update({f"{name}: paper": cited, f"{name}: ours": ours, f"{name}: difference": diff(ours, cited)})
+            if (marks or {}).get(name):
+                rec[f"{name}: note"] = marks[name]
         rows.append(rec)
     return pd.DataFrame(rows)
 

@@ -7,7 +7,7 @@ Every scorer reads one number per input off a single forward pass:
 | cross-encoder (MiniLM) | (query, passage) | the one raw logit, no sigmoid |
 | monoT5 | `Query: {q} Document: {d} Relevant:` | log P(true) = log_softmax([false, true])[true] |
 | duoT5 | `Query: {q} Document0: {d_i} Document1: {d_j} Relevant:` | P(d_i ≻ d_j) = softmax([true, false])[true] |
-| LLM pointwise (C.1) | Yes/No prompt | P(Yes) = softmax([Yes, No])[Yes] |
+| LLM pointwise (C.1) | Yes/No prompt | log P(Yes) − log P(No) (the authors' choice; P(Yes) ∈ [0, 1] would make softmax(s/τ) over 64 passages nearly flat: at most e between two) |
 | LLM pairwise (C.1) | A/B prompt | P(d_i ≻ d_j) = softmax([A, B])[A] |
 
 For T5 models only the decoder's *first* step is run (decoder input = the start token), not `generate`.
@@ -32,7 +32,7 @@ DUO_T5 = "Query: {query} Document0: {doc_a} Document1: {doc_b} Relevant:"
 T5_KINDS = {
     "mono-t5": (MONO_T5, "true", "false", "log_prob"),
     "duo-t5": (DUO_T5, "true", "false", "prob"),
-    "llm-point": (LLM_POINTWISE, "Yes", "No", "prob"),
+    "llm-point": (LLM_POINTWISE, "Yes", "No", "log_odds"),
     "llm-pair": (LLM_PAIRWISE, "A", "B", "prob"),
 }
 
@@ -63,6 +63,8 @@ def score_from_logits(kind: str, pos_logit: torch.Tensor, neg_logit: torch.Tenso
     two = torch.stack([neg_logit.float(), pos_logit.float()], dim=-1)
     if T5_KINDS[kind][3] == "log_prob":
         return torch.log_softmax(two, dim=-1)[..., 1]
+    if T5_KINDS[kind][3] == "log_odds":  # log P(Yes) − log P(No) = the logit difference
+        return two[..., 1] - two[..., 0]
     return torch.softmax(two, dim=-1)[..., 1]
 
 

@@ -44,12 +44,14 @@ class TrainConfig:
     batch_size: int = 8               # queries per step (Table 7: 32)
     n_passages: int = 16              # passages per query, pointwise order (Table 7: 64)
     lr: float = 1e-5                  # AdamW (Table 7: 1e-5)
+    weight_decay: float = 0.0         # AdamW's (authors: 0, transformers' AdamW default; torch's default is 0.01)
     warmup: int = 0                   # linear warm-up steps, then linear decay to 0
     temperature: float = 1.0          # τ of P_point (Table 7: 1.0)
     lambda_kd: float = 1.0            # λ_KD (Table 7: 1.0)
     lambda_pair: float = 3.0          # λ_pair (Table 7: 3.0)
     use_cl: bool = True               # L_CL with the labelled positive; False: L_ZS (§4.2, zero-shot)
-    in_batch: bool = False            # L_CL also against the other queries' passages (ColBERT's in-batch negatives)
+    in_batch: bool = True             # L_CL: labelled positive vs the other queries' passages (the authors' ColBERT
+                                      # in-batch negatives); False: vs the query's own list (an option)
     doc_maxlen: int = 180             # passage tokens (Table 7: 180)
     query_maxlen: int = 32            # query tokens (Table 7: 32)
     checkpoint_every: int = 50        # steps between checkpoints (state.pt)
@@ -169,34 +171,53 @@ def score_items(student: str, model: str, items: pd.DataFrame, query_text: dict[
 @dataclass
 class Batch:
     queries: list[str]
-    docs: list[str]            # B·n passage texts, query-major
-    teacher: torch.Tensor      # (B, n) pointwise teacher scores
-    positive: torch.Tensor     # (B,) position of the labelled positive, −1 if none among the n
+    docs: list[str]            # B·L passage texts, query-major (L: the batch's longest list; padding is "")
+    teacher: torch.Tensor      # (B, L) pointwise teacher scores; NaN where there is none (padding, added positive)
+    positive: torch.Tensor     # (B,) position of the labelled positive in its list, −1 if the query has none
     pair_i: torch.Tensor       # (B, P)
     pair_j: torch.Tensor
     pair_probs: torch.Tensor
     pair_mask: torch.Tensor
+    doc_mask: torch.Tensor | None = None  # (B, L) True for a real passage, False for padding
 
 
 class Examples:
-    """The training examples of 04_distill (pdlib.pairs.training_examples) with the texts they refer to."""
+    """The training examples of 04_distill (pdlib.pairs.training_examples) with the texts they refer to.
+
+    A query's list holds every passage of its sampled pairs and at least n passages (pairs.training_examples),
+    so lists differ in length: a batch pads them to its longest with a mask. A labelled positive that the
+    list lacks is added at its end for L_CL, with no teacher score (L_KD leaves it out), as the authors mix
+    labelled positives into ColBERT's training lists. Queries with fewer than n passages are left out."""
 
     def __init__(self, examples: pd.DataFrame, query_text: dict[str, str], doc_text: dict[str, str],
-                 positives: dict[str, set[str]], n: int):
+                 positives: dict[str, set[str]], n: int, add_positives: bool = True):
         keep = examples.docnos.map(len) >= n
         if not keep.any():
             raise PdlibError(f"no training query has {n} passages: lower n_passages or retrieve a deeper top-k")
         self.frame = examples[keep].reset_index(drop=True)
         self.dropped = int((~keep).sum())
         self.query_text, self.doc_text, self.positives, self.n = query_text, doc_text, positives, n
+        self.add_positives = add_positives
 
     @classmethod
-    def load(cls, examples: Path, dataset: str, n: int) -> "Examples":
-        """The examples parquet with the texts and labelled positives of `dataset` (ir_datasets id)."""
+    def load(cls, examples: Path, dataset: str, n: int, style: str = "plain", add_positives: bool = True) -> "Examples":
+        """The examples parquet with the texts and labelled positives of `dataset` (ir_datasets id); style
+        "colbert" gives passages as `title | text` (data.passage_texts)."""
         coll = data.load(dataset)
         positives = coll.qrels[coll.qrels.relevance > 0].groupby("qid").docno.apply(set).to_dict()
-        return cls(read_frame(examples), dict(zip(coll.queries.qid, coll.queries.text)), coll.doc_text(),
-                   positives, n)
+        return cls(read_frame(examples), dict(zip(coll.queries.qid, coll.queries.text)), coll.doc_text(style),
+                   positives, n, add_positives)
+
+    def _list(self, qid: str, docnos, scores) -> tuple[list[str], list[float], int]:
+        """(passages, teacher scores, position of the labelled positive or −1) of one query."""
+        docs, teacher = list(docnos), [float(x) for x in scores]
+        labelled = self.positives.get(qid, ())
+        pos = next((i for i, d in enumerate(docs) if d in labelled), -1)
+        if pos < 0 and labelled and self.add_positives:
+            docs.append(min(labelled))  # one labelled positive, the same in every process
+            teacher.append(float("nan"))
+            pos = len(docs) - 1
+        return docs, teacher, pos
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -212,29 +233,31 @@ class Examples:
         return np.asarray(rows)
 
     def batch(self, rows: np.ndarray) -> Batch:
-        n, sub = self.n, self.frame.iloc[rows]
-        docs = [list(d[:n]) for d in sub.docnos]
-        pos = [next((i for i, d in enumerate(ds) if d in self.positives.get(q, ())), -1) for q, ds in zip(sub.qid, docs)]
+        sub = self.frame.iloc[rows]
+        lists = [self._list(q, d, t) for q, d, t in zip(sub.qid, sub.docnos, sub.teacher_scores)]
+        L = max(len(docs) for docs, _, _ in lists)
         P = max(1, max(len(x) for x in sub.pair_i))
 
-        def pad(col, fill):
-            return [list(v) + [fill] * (P - len(v)) for v in sub[col]]
-        pi, pj = torch.tensor(pad("pair_i", 0)), torch.tensor(pad("pair_j", 0))
-        mask = torch.tensor([[k < len(v) for k in range(P)] for v in sub.pair_i]) & (pi < n) & (pj < n)
+        def pad(values, size, fill):
+            return [list(v) + [fill] * (size - len(v)) for v in values]
+        pi, pj = torch.tensor(pad(sub.pair_i, P, 0)), torch.tensor(pad(sub.pair_j, P, 0))
         return Batch(queries=[self.query_text[q] for q in sub.qid],
-                     docs=[self.doc_text[d] for ds in docs for d in ds],
-                     teacher=torch.tensor(np.stack([np.asarray(s[:n], dtype=np.float32) for s in sub.teacher_scores])),
-                     positive=torch.tensor(pos), pair_i=pi.clamp(max=n - 1), pair_j=pj.clamp(max=n - 1),
-                     pair_probs=torch.tensor(pad("pair_probs", 0.5), dtype=torch.float32), pair_mask=mask)
+                     docs=[self.doc_text[d] if d else "" for docs, _, _ in lists for d in docs + [""] * (L - len(docs))],
+                     teacher=torch.tensor(pad([t for _, t, _ in lists], L, float("nan")), dtype=torch.float32),
+                     positive=torch.tensor([p for _, _, p in lists]), pair_i=pi, pair_j=pj,
+                     pair_probs=torch.tensor(pad(sub.pair_probs, P, 0.5), dtype=torch.float32),
+                     pair_mask=torch.tensor([[k < len(v) for k in range(P)] for v in sub.pair_i]),
+                     doc_mask=torch.tensor([[k < len(docs) for k in range(L)] for docs, _, _ in lists]))
 
 
 def batch_loss(student, batch: Batch, cfg: TrainConfig) -> dict[str, torch.Tensor]:
     """L = L_CL + λ_KD·L_KD + λ_pair·L_pair of one batch (every term from pdlib.losses.total_loss).
 
-    The student scores each query's n passages (B, n); with in-batch negatives (`cfg.in_batch`) also every
-    passage of the batch (B, B·n) for L_CL. L_CL uses the queries whose labelled positive is among their
-    passages (`batch.positive` ≥ 0); `use_cl=False` is L_ZS. Returns {'loss', 'cl', 'kd', 'pair', 'scores'}
-    ('scores': the (B, n) student scores, detached, for display)."""
+    The student scores each query's L passages (B, L); with in-batch negatives (`cfg.in_batch`, the authors'
+    ColBERT training) also every passage of the batch (B, B·L), and L_CL contrasts the labelled positive with
+    the other queries' passages; without, with the query's own list. Queries without a labelled positive
+    (`batch.positive` = −1) have no L_CL term; `use_cl=False` is L_ZS. Returns {'loss', 'cl', 'kd', 'pair',
+    'scores'} ('scores': the (B, L) student scores, detached, for display)."""
     n = len(batch.docs) // len(batch.queries)
     Q, D = student.encode(batch.queries, batch.docs)
     s = student.scores(Q, D, n)
@@ -243,7 +266,8 @@ def batch_loss(student, batch: Batch, cfg: TrainConfig) -> dict[str, torch.Tenso
     out = losses.total_loss(s, batch.teacher.to(dev), batch.pair_i.to(dev), batch.pair_j.to(dev),
                             batch.pair_probs.to(dev), batch.pair_mask.to(dev),
                             positive=batch.positive.to(dev) if cfg.use_cl else None, temperature=cfg.temperature,
-                            lambda_kd=cfg.lambda_kd, lambda_pair=cfg.lambda_pair, in_batch_scores=s_all)
+                            lambda_kd=cfg.lambda_kd, lambda_pair=cfg.lambda_pair, in_batch_scores=s_all,
+                            doc_mask=None if batch.doc_mask is None else batch.doc_mask.to(dev))
     return {**out, "scores": s.detach()}
 
 
@@ -294,7 +318,7 @@ def _resume(folder: Path, cfg: TrainConfig, device: str):
     student = make_student(cfg, device)  # data-parallel: gradients are averaged over ranks in _step
     torch.manual_seed(cfg.seed)          # after loading: the RNG draws of a model load are not reproducible
     random.seed(cfg.seed)
-    optimizer = torch.optim.AdamW(student.parameters(), lr=cfg.lr)
+    optimizer = torch.optim.AdamW(student.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     scheduler = _schedule(optimizer, cfg)
     step, log = 0, []
     if (folder / "state.pt").exists():
@@ -352,7 +376,7 @@ def run(folder: Path, stop_after: int | None = None, progress: bool = True) -> P
     if cfg.batch_size % world:
         raise PdlibError(f"batch_size {cfg.batch_size} is not divisible by the {world} data-parallel ranks")
     device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}" if torch.cuda.is_available() else "cpu"
-    ex = Examples.load(paths_in_cache(job["examples"]), job["dataset"], cfg.n_passages)
+    ex = Examples.load(paths_in_cache(job["examples"]), job["dataset"], cfg.n_passages, passage_style(cfg.student))
     student, optimizer, scheduler, step, log = _resume(folder, cfg, device)
     student.train()
     bar = tqdm(total=cfg.steps, initial=step, desc=f"train {cfg.student}", disable=not progress or rank > 0)
@@ -393,6 +417,11 @@ def train_student(cfg: TrainConfig, examples: cache.Artifact, dataset: str, work
     """The student trained on `examples` (a cached stage: one folder per distinct configuration and examples;
     interrupted, it resumes from its last checkpoint). `.path` is the student's folder. Used in 04 and 06."""
     train(workdir, cfg, examples.path, dataset, progress=progress)
+
+
+def passage_style(student: str) -> str:
+    """How a student reads passages: ColBERT `title | text` (the authors), DPR `title text`."""
+    return "colbert" if student == "colbert" else "plain"
 
 
 def student_for(retriever: str) -> str:

@@ -12,8 +12,9 @@ def test_contrastive_worked_example_and_in_batch():
     assert losses.contrastive_loss(torch.tensor([[2.0, 0.0, 0.0]])).item() == pytest.approx(math.log(1 + 2 * math.exp(-2)))
     s = torch.tensor([[1.0, 0.0, 5.0, 5.0], [0.0, 0.0, 0.0, 2.0]])  # B=2, n=2, all 4 passages of the batch
     got = losses.contrastive_loss(s, torch.tensor([0, 1]), in_batch=True)
-    expect = (-F.log_softmax(s[0], 0)[0] - F.log_softmax(s[1], 0)[3]) / 2
-    assert got.item() == pytest.approx(expect.item())
+    # the docstring's example: each positive against the other query's passages, its own others left out
+    expect = (math.log(1 + 2 * math.exp(4)) + math.log(1 + 2 * math.exp(-2))) / 2
+    assert got.item() == pytest.approx(expect)
     with pytest.raises(ValueError, match="in_batch needs"):
         losses.contrastive_loss(torch.zeros(2, 3), 0, in_batch=True)
 
@@ -96,10 +97,14 @@ def test_contrastive_leaves_out_queries_without_a_positive():
     got = losses.contrastive_loss(s, torch.tensor([0, -1]))
     assert got.item() == pytest.approx(math.log(1 + 2 * math.exp(-2)))
     assert losses.contrastive_loss(s, torch.tensor([-1, -1])).item() == 0.0
-    # in-batch: query 1 (positive −1) is left out, query 0 is contrasted with all 4 passages
+    # in-batch: query 1 (positive −1) is left out; query 0 meets the other query's two passages
     s4 = torch.tensor([[1.0, 0.0, 5.0, 5.0], [0.0, 0.0, 0.0, 2.0]])
     got = losses.contrastive_loss(s4, torch.tensor([0, -1]), in_batch=True)
-    assert got.item() == pytest.approx(-F.log_softmax(s4[0], 0)[0].item())
+    assert got.item() == pytest.approx(-F.log_softmax(torch.tensor([1.0, 5.0, 5.0]), 0)[0].item())
+    # padding is never a negative: the other query's second passage masked
+    masked = losses.contrastive_loss(s4, torch.tensor([0, -1]), in_batch=True,
+                                     doc_mask=torch.tensor([[True, True], [True, False]]))
+    assert masked.item() == pytest.approx(math.log(1 + math.exp(4)))
     with pytest.raises(ValueError, match=r"positive must be \(B,\)"):
         losses.contrastive_loss(s, torch.tensor([0]))
 
@@ -109,4 +114,17 @@ def test_total_loss_takes_in_batch_negatives():
     s_all = torch.tensor([[1.0, 0.0, 5.0, 5.0], [0.0, 0.0, 0.0, 2.0]])  # every passage of the batch
     out = losses.total_loss(s, None, positive=torch.tensor([0, 1]), in_batch_scores=s_all)
     assert out["cl"].item() == pytest.approx(losses.contrastive_loss(s_all, torch.tensor([0, 1]), in_batch=True).item())
-    assert out["cl"].item() > losses.contrastive_loss(s, torch.tensor([0, 1])).item()  # harder with more negatives
+    assert out["cl"].item() != pytest.approx(losses.contrastive_loss(s, torch.tensor([0, 1])).item())
+
+
+def test_kd_leaves_out_masked_passages():
+    """A padded passage or a labelled positive without a teacher score (NaN) is outside both distributions:
+    [[0, 0, 9]] against [[ln 3, 0, NaN]] is the worked example's 0.1308."""
+    got = losses.kd_loss(torch.tensor([[0.0, 0.0, 9.0]]), torch.tensor([[math.log(3), 0.0, float("nan")]]))
+    assert got.item() == pytest.approx(0.75 * math.log(1.5) + 0.25 * math.log(0.5))
+    masked = losses.kd_loss(torch.tensor([[0.0, 0.0, 9.0]]), torch.tensor([[math.log(3), 0.0, 5.0]]),
+                            mask=torch.tensor([[True, True, False]]))
+    assert masked.item() == pytest.approx(got.item())
+    s = torch.tensor([[0.0, 0.0, 9.0]], requires_grad=True)
+    losses.kd_loss(s, torch.tensor([[math.log(3), 0.0, float("nan")]])).backward()
+    assert torch.isfinite(s.grad).all() and s.grad[0, 2] == 0

@@ -35,16 +35,19 @@ def test_smoke_profile_runs_end_to_end(smoke_run):
     probs = cache.lookup("smoke", "pairs_train", "03_pairwise").frame()
     assert list(probs.columns) == ["qid", "docno_a", "docno_b", "prob_forward", "prob_reverse", "prob"]
     assert probs.groupby("qid").size().eq(50).all() and probs.prob.between(0, 1).all()
+    assert probs.prob_reverse.isna().all()  # scored in one order
     sampled = cache.lookup("smoke", "pairs_sampled", "03_pairwise").frame()
-    assert ((sampled.rank_a - sampled.rank_b).abs() < 10).all()
+    assert ((sampled.rank_b - sampled.rank_a).between(1, 9)).all()  # once, higher-ranked first (the paper)
     examples = cache.lookup("smoke", "examples_train", "04_distill").frame()
-    assert examples.docnos.map(len).eq(16).all()  # n_passages of the smoke profile
+    assert examples.docnos.map(len).ge(16).all()  # at least n_passages of the smoke profile
+    assert examples.pair_i.map(len).eq(50).all()   # every sampled pair is in its query's list (issue 12)
     assert examples.pair_probs.map(len).equals(examples.pair_i.map(len))
     assert all(0 <= p <= 1 for probs in examples.pair_probs for p in probs)
     out = paths.figures_dir() / "smoke"
     for name in ["retrieval_initial_dev.md", "fig_positive_ranks.png", "fig_recall_at_k.png", "fig_pair_gaps.pdf",
                  "fig_pairwise_heatmap.png", "fig_training_curves.png", "fig_domain_adapt_curves.png",
-                 "fig1_in_vs_out_of_domain.png", "fig1_in_vs_out_of_domain.pdf", "appendix_a2_disagreement.csv"]:
+                 "fig1_in_vs_out_of_domain.png", "fig1_in_vs_out_of_domain.pdf", "appendix_a2_disagreement.csv",
+                 "pair_order_effect.csv"]:
         assert (out / name).stat().st_size > 0, name
     # every table of the paper: three formats, the paper's values beside ours, provenance in the footer
     for table in ["table1_retrieval", "table2_odqa", "table3_ablations", "table4_domain_adapt", "table5_reranking",

@@ -12,21 +12,28 @@ def _ranked(n_queries=3, k=100):
 
 
 def test_candidate_pairs_by_hand():
-    got = {tuple(p) for p in pairs.candidate_pairs(4, 2)}
+    # the paper's orientation: each pair once, the higher-ranked passage (smaller rank position) first
+    assert {tuple(p) for p in pairs.candidate_pairs(4, 2)} == {(0, 1), (1, 2), (2, 3)}
+    got = {tuple(p) for p in pairs.candidate_pairs(4, 2, orders="both")}
     assert got == {(0, 1), (1, 0), (1, 2), (2, 1), (2, 3), (3, 2)}
-    assert len(pairs.candidate_pairs(100, 10)) == 2 * sum(100 - g for g in range(1, 10))  # 1710
+    assert len(pairs.candidate_pairs(100, 10)) == sum(100 - g for g in range(1, 10))  # 855
+    assert len(pairs.candidate_pairs(100, 10, orders="both")) == 1710
+    # the authors' window: j in i+1..i+5 is delta = 6
+    assert {tuple(p) for p in pairs.candidate_pairs(8, 6) if p[0] == 0} == {(0, j) for j in range(1, 6)}
+    with pytest.raises(ValueError, match="orders"):
+        pairs.candidate_pairs(4, 2, orders="reversed")
 
 
 def test_sampling_respects_delta_n_and_seed():
     ranked = _ranked()
     a = pairs.sample_pairs(ranked, k=100, delta=10, n_pairs=50, seed=0)
     assert a.groupby("qid").size().eq(50).all()
-    assert ((a.rank_a - a.rank_b).abs().between(1, 9)).all()
+    assert ((a.rank_b - a.rank_a).between(1, 9)).all()  # higher-ranked first, gap below delta
     assert not a.duplicated(["qid", "docno_a", "docno_b"]).any()
     assert a.equals(pairs.sample_pairs(ranked, k=100, delta=10, n_pairs=50, seed=0))
     assert not a.equals(pairs.sample_pairs(ranked, k=100, delta=10, n_pairs=50, seed=1))
-    code = pairs.sample_pairs(ranked, k=100, delta=5, n_pairs=100, seed=0)  # the authors' code variant
-    assert code.groupby("qid").size().eq(100).all() and ((code.rank_a - code.rank_b).abs() < 5).all()
+    code = pairs.sample_pairs(ranked, k=100, delta=6, n_pairs=100, seed=0)  # the authors' code variant
+    assert code.groupby("qid").size().eq(100).all() and ((code.rank_b - code.rank_a).between(1, 5)).all()
     top = pairs.sample_pairs(ranked, k=20, delta=10, n_pairs=50, seed=0)
     assert (top[["rank_a", "rank_b"]] <= 20).all().all()
 
@@ -34,7 +41,9 @@ def test_sampling_respects_delta_n_and_seed():
 def test_short_lists_keep_all_their_pairs():
     ranked = _ranked(n_queries=2, k=3)
     got = pairs.sample_pairs(ranked, k=100, delta=10, n_pairs=50, seed=0)
-    assert got.groupby("qid").size().eq(6).all()  # 3 passages: 6 ordered pairs, fewer than 50
+    assert got.groupby("qid").size().eq(3).all()  # 3 passages: 3 pairs, fewer than 50
+    both = pairs.sample_pairs(ranked, k=100, delta=10, n_pairs=50, seed=0, orders="both")
+    assert both.groupby("qid").size().eq(6).all()
 
 
 def test_both_orders_and_debiasing_by_hand():
@@ -59,12 +68,19 @@ def test_sym_sum_and_disagreement_by_hand():
     assert pairs.disagreement(table, pointwise) == pytest.approx(2 / 3)
 
 
-def test_training_examples_positions():
-    point = pd.DataFrame({"qid": "q", "docno": ["a", "b", "c"], "score": [1.0, 3.0, 2.0]})
+def test_training_examples_keep_every_pair_and_fill_from_the_ranking():
+    """Hand-worked: pointwise order b (3), c (2), d (1.5), a (1), e (0). Pairs (b, c) and (a, b) touch a, b, c;
+    n_passages = 2 is not enough for them, so the list holds all three (sorted by pointwise score) and no pair is
+    dropped; n_passages = 4 fills one more from the ranking (d), never e."""
+    point = pd.DataFrame({"qid": "q", "docno": ["a", "b", "c", "d", "e"], "score": [1.0, 3.0, 2.0, 1.5, 0.0]})
     sampled = pd.DataFrame({"qid": "q", "docno_a": ["b", "a"], "docno_b": ["c", "b"]})
     ex = pairs.training_examples(point, sampled, n_passages=2).iloc[0]
-    assert ex.docnos == ["b", "c"] and ex.teacher_scores == [3.0, 2.0]
-    assert list(ex.pair_i) == [0] and list(ex.pair_j) == [1]  # (a, b) dropped: a is not in the top 2
+    assert ex.docnos == ["b", "c", "a"] and ex.teacher_scores == [3.0, 2.0, 1.0]
+    assert list(ex.pair_i) == [0, 2] and list(ex.pair_j) == [1, 0]
+    ex4 = pairs.training_examples(point, sampled, n_passages=4).iloc[0]
+    assert ex4.docnos == ["b", "c", "d", "a"] and list(ex4.pair_i) == [0, 3] and list(ex4.pair_j) == [1, 0]
+    with pytest.raises(ValueError, match="no pointwise score"):
+        pairs.training_examples(point[point.docno != "a"], sampled, n_passages=2)
 
 
 def test_training_examples_carry_pair_probabilities():

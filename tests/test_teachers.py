@@ -24,10 +24,16 @@ def test_score_extraction_by_hand():
     # monoT5: log P(true) over {true, false}
     assert teachers.score_from_logits("mono-t5", pos, neg).tolist() == pytest.approx(
         [math.log(math.exp(2) / (math.exp(2) + 1)), math.log(0.5)])
-    # duoT5 / LLM: P(positive answer)
+    # duoT5 / LLM pairwise: P(positive answer)
     expect = [1 / (1 + math.exp(-2)), 0.5]
-    for kind in ("duo-t5", "llm-point", "llm-pair"):
+    for kind in ("duo-t5", "llm-pair"):
         assert teachers.score_from_logits(kind, pos, neg).tolist() == pytest.approx(expect)
+    # LLM pointwise (the authors' s_point): log P(Yes) − log P(No) = logit difference, unbounded, so that
+    # softmax(s/τ) can prefer one passage by more than e (P(Yes) ∈ [0, 1] could not)
+    log_odds = teachers.score_from_logits("llm-point", torch.tensor([2.0, 6.0]), torch.tensor([0.0, -1.0]))
+    assert log_odds.tolist() == pytest.approx([2.0, 7.0])
+    assert math.log(1 / (1 + math.exp(-7)) / (1 - 1 / (1 + math.exp(-7)))) == pytest.approx(7.0)
+    assert torch.softmax(log_odds, 0)[1] / torch.softmax(log_odds, 0)[0] > math.e
 
 
 class _Tok:

@@ -139,15 +139,15 @@ def test_batch_loss_takes_every_term_from_the_losses():
     s = torch.tensor([[2.0, 0.0], [0.5, 1.0]])
     s_all = torch.tensor([[2.0, 0.0, 1.0, 1.0], [0.0, 0.0, 0.5, 1.0]])
     student, b = _FixedStudent(s, s_all), _batch([0, -1])                # query 1 has no labelled positive
-    got = train.batch_loss(student, b, _cfg(n_passages=2))
+    got = train.batch_loss(student, b, _cfg(n_passages=2, in_batch=False))
     cl = math.log(1 + math.exp(-2))                                       # query 0 alone, hand-worked
     kd = losses.kd_loss(s, b.teacher).item()
     pair = losses.pair_loss(s[:1], b.pair_i[:1], b.pair_j[:1], b.pair_probs[:1]).item()  # the masked pair is out
     assert got["cl"].item() == pytest.approx(cl) and got["kd"].item() == pytest.approx(kd)
     assert got["pair"].item() == pytest.approx(pair) and got["loss"].item() == pytest.approx(cl + kd + 3 * pair)
     assert torch.equal(got["scores"], s)
-    in_batch = train.batch_loss(student, b, _cfg(n_passages=2, in_batch=True))
-    assert in_batch["cl"].item() == pytest.approx(-torch.log_softmax(s_all[0], 0)[0].item())
+    in_batch = train.batch_loss(student, b, _cfg(n_passages=2, in_batch=True))  # positive vs query 1's passages
+    assert in_batch["cl"].item() == pytest.approx(math.log(1 + 2 * math.exp(-1)))
     zero_shot = train.batch_loss(student, b, _cfg(n_passages=2, use_cl=False))
     assert zero_shot["cl"].item() == 0.0 and zero_shot["loss"].item() == pytest.approx(kd + 3 * pair)
 
@@ -165,3 +165,30 @@ def test_train_student_is_one_cached_stage(examples_path, session_data):
     assert json.loads((a.path.parent / "job.json").read_text())["examples"] == "examples/m__d__x/examples.parquet"
     c = train.train_student(_cfg(steps=2, init=str(a.path)), ex, DATASET, progress=False)  # a second round
     assert c.key.model == a.path.relative_to(session_data).as_posix()
+
+
+def test_every_sampled_pair_reaches_l_pair_and_labelled_positives_join_the_lists():
+    """Issue 12: pairs from the pointwise top-100 touch more passages than n_passages; every one of them is in
+    the batch, pointing at the right passages, and a labelled positive the list lacks is added for L_CL only."""
+    rng = np.random.default_rng(0)
+    point = pd.DataFrame([(f"q{q}", f"q{q}d{r}", -float(r)) for q in range(3) for r in range(100)],
+                         columns=["qid", "docno", "score"])
+    ranked = point.assign(rank=point.groupby("qid").cumcount() + 1)
+    sampled = pairs.sample_pairs(ranked, k=100, delta=10, n_pairs=50, seed=0).assign(prob=lambda f: rng.random(len(f)))
+    ex_frame = pairs.training_examples(point, sampled, n_passages=16)
+    assert (ex_frame.docnos.map(len) > 16).all()                          # the pairs need longer lists
+    texts = {d: d for d in point.docno} | {"gold": "gold"}
+    ex = train.Examples(ex_frame, {q: q for q in ex_frame.qid}, texts, {"q0": {"q0d3"}, "q1": {"gold"}}, n=16)
+    b = ex.batch(np.arange(3))
+    L = b.doc_mask.shape[1]
+    docs = np.array(b.docs).reshape(3, L)
+    for row, qid in enumerate(ex_frame.qid):
+        mine = sampled[sampled.qid == qid]
+        assert int(b.pair_mask[row].sum()) == len(mine) == 50
+        got = {(docs[row, i], docs[row, j]) for i, j in zip(b.pair_i[row][b.pair_mask[row]].tolist(),
+                                                             b.pair_j[row][b.pair_mask[row]].tolist())}
+        assert got == set(zip(mine.docno_a, mine.docno_b))
+    assert docs[0, b.positive[0]] == "q0d3" and b.positive[2] == -1     # in the list / no label
+    n1 = int(b.doc_mask[1].sum())
+    assert docs[1, n1 - 1] == "gold" and b.positive[1] == n1 - 1 and torch.isnan(b.teacher[1, n1 - 1])
+    assert not b.doc_mask[0, int(b.doc_mask[0].sum()):].any() and torch.isnan(b.teacher[~b.doc_mask]).all()
