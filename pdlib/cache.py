@@ -49,7 +49,8 @@ class Key:
 
     @property
     def relpath(self) -> Path:
-        return Path(_slug(self.stage)) / f"{_slug(_short(self.model))}__{_slug(self.dataset)}__{self.digest}"
+        named = [_slug(x) for x in (_short(self.model), self.dataset) if x != "-"]  # a stage without a model
+        return Path(_slug(self.stage)) / "__".join([*named, self.digest])
 
     @property
     def folder(self) -> Path:

@@ -113,13 +113,17 @@ def round_examples(model: str, retriever: str, dataset: str, coll: data.Collecti
 
 def ablations(base: train.TrainConfig, bert_init: str, dpr_init: str, all_rows: bool = True) -> list[tuple]:
     """Table 3's training runs as (group, row, paper row, config, pair sampling heuristic on?), in the paper's
-    order; all_rows=False keeps PairDistill alone. Rows whose configurations coincide (e.g. the initialisation
-    row of the student's own checkpoint) share one training run through the cache."""
+    order, plus two rows of ours that say where the gain comes from: "L_CL only" (the labels alone, no
+    teacher; the paper's DPR row is that for DPR) and "L_ZS, no labels" (the teachers alone, §4.2's zero-shot
+    loss on the same queries). all_rows=False keeps PairDistill alone. Rows whose configurations coincide
+    (e.g. the initialisation row of the student's own checkpoint) share one training run through the cache."""
     rows = [("Distillation Loss", "PairDistill", "PairDistill", base, True)]
     if all_rows:
         dpr = replace(base, student="dpr", init=dpr_init)
         rows += [("Distillation Loss", "- L_pair", "- L_pair", replace(base, lambda_pair=0.0), True),
                  ("Distillation Loss", "- L_KD", "- L_KD", replace(base, lambda_kd=0.0), True),
+                 ("Distillation Loss (ours)", "L_CL only", None, replace(base, lambda_kd=0.0, lambda_pair=0.0), True),
+                 ("Distillation Loss (ours)", "L_ZS, no labels", None, replace(base, use_cl=False), True),
                  ("Distillation Loss", "- pair sampling heuristic", "- pair sampling heuristic", base, False),
                  ("Initialization", base.init, "ColBERTv2", base, True),
                  ("Initialization", bert_init, "bert-base-uncased", replace(base, init=bert_init), True),

@@ -74,7 +74,7 @@ def table3(records: list[dict]) -> pd.DataFrame:
     "initial" is the student before distillation (the paper's ColBERTv2, Table 1's dev RR@10)."""
     rows = [dict(r) for r in records]
     published = [paper.TABLE1["msmarco-dev-rr10"]["ColBERTv2"] if r["paper_row"] == "initial"
-                 else paper.table3_value(r["paper_row"]) for r in rows]
+                 else paper.table3_value(r["paper_row"]) if r["paper_row"] else None for r in rows]
     for r in rows:
         del r["paper_row"]
     return beside_paper(rows, published)
@@ -199,3 +199,26 @@ def rounds(records: list[dict]) -> pd.DataFrame:
     """The iterations of 04 as a table (the trained student shown by its folder inside the cache)."""
     return pd.DataFrame([{k: (v.key.relpath.as_posix() if hasattr(v, "key") else v) for k, v in r.items()}
                          for r in records]).drop(columns=["examples"], errors="ignore")
+
+
+def over_seeds(frames: dict[int, pd.DataFrame], keys: list[str], values: list[str]) -> pd.DataFrame:
+    """One table per seed (same rows) -> per row: each value column as `mean ± std` over the seeds (one
+    decimal; std with n − 1), and the seeds' values. Used by benchmarks/seeds.py."""
+    long = pd.concat([f[keys + values].assign(seed=s) for s, f in frames.items()], ignore_index=True)
+    out = long.groupby(keys, sort=False)[values].agg(["mean", "std"])
+    shown = pd.DataFrame(index=out.index)
+    for v in values:
+        shown[f"{v} mean ± std"] = [f"{m:.1f} ± {sd:.1f}" for m, sd in zip(out[(v, "mean")], out[(v, "std")])]
+        shown[f"{v} by seed"] = long.groupby(keys, sort=False)[v].apply(lambda x: ", ".join(f"{y:.1f}" for y in x))
+    return shown.reset_index()
+
+
+def paired_difference(diffs: list[float]) -> dict[str, object]:
+    """A claim "A beats B" over seeds from the per-seed differences A − B: mean ± std, and whether it holds
+    beyond the spread (every seed agrees in sign and |mean| exceeds the std)."""
+    s = pd.Series(diffs, dtype=float)
+    mean, sd = float(s.mean()), float(s.std(ddof=1)) if len(s) > 1 else float("nan")
+    holds = bool((s > 0).all() and mean > sd)
+    verdict = "holds" if holds else "reversed" if ((s < 0).all() and -mean > sd) else "within the spread"
+    return {"difference (points) mean ± std": f"{mean:+.1f} ± {sd:.1f}",
+            "by seed": ", ".join(f"{d:+.1f}" for d in diffs), "verdict": verdict}

@@ -58,3 +58,14 @@ def test_table7_compares_values_and_names():
     t = tables.table7(used, "smoke").set_index("hyperparameter")
     assert not t.loc["batch size", "same"] and t.loc["learning rate", "same"] and t.loc["optimizer", "same"]
     assert t.loc["batch size", "paper"] == "32" and t.loc["batch size", "ours (smoke)"] == "8"
+
+
+def test_seed_summaries_by_hand():
+    frames = {0: pd.DataFrame({"row": ["a", "b"], "v": [1.0, 4.0]}), 1: pd.DataFrame({"row": ["a", "b"], "v": [3.0, 4.0]})}
+    out = tables.over_seeds(frames, ["row"], ["v"]).set_index("row")
+    assert out.loc["a", "v mean ± std"] == "2.0 ± 1.4" and out.loc["b", "v mean ± std"] == "4.0 ± 0.0"
+    assert out.loc["a", "v by seed"] == "1.0, 3.0"
+    assert tables.paired_difference([2.0, 3.0, 4.0])["verdict"] == "holds"               # mean 3 > std 1
+    assert tables.paired_difference([0.5, 3.0, 0.1])["verdict"] == "within the spread"   # std 1.6 > mean 1.2
+    assert tables.paired_difference([-2.0, -3.0, -4.0])["verdict"] == "reversed"
+    assert tables.paired_difference([2.0, -1.0, 4.0])["difference (points) mean ± std"] == "+1.7 ± 2.5"
