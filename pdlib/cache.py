@@ -76,14 +76,6 @@ class Artifact:
         return read_json(self.path)
 
 
-def _canonical_path(p: Path) -> str:
-    p = Path(p).resolve()
-    try:
-        return p.relative_to(paths.data_dir().resolve()).as_posix()
-    except ValueError:
-        return str(p)
-
-
 def fingerprint(value: Any, readable: bool = False) -> Any:
     """A JSON-able stand-in of an argument: an Artifact by its key (readable: with its own parameters), a
     dataclass by its fields, a path inside the cache relative to the cache root."""
@@ -96,7 +88,7 @@ def fingerprint(value: Any, readable: bool = False) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: fingerprint(getattr(value, f.name), readable) for f in dataclasses.fields(value)}
     if isinstance(value, Path):
-        return _canonical_path(value)
+        return paths.to_cache(value)
     if isinstance(value, dict):
         return {str(k): fingerprint(v, readable) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

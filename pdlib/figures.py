@@ -174,3 +174,36 @@ def fig1(ours_points: list[tuple[str, float, float]], x_label: str, y_label: str
     ax2.set_title(f"ours (profile {profile})")
     fig.tight_layout()
     return fig
+
+
+def pairwise_heatmap(pair_table: pd.DataFrame, ranked: pd.DataFrame, qrels: pd.DataFrame, m: int):
+    """03's teaching view: for the query with the most judged passages in its pointwise top-m, the matrix of
+    P(row ≻ column) beside the pointwise scores; a dot marks a pair the pointwise teacher orders the other way."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    judged_top = ranked[ranked["rank"] <= m].merge(qrels, on=["qid", "docno"])
+    qid = judged_top.groupby("qid").relevance.sum().idxmax() if len(judged_top) else pair_table.qid.iloc[0]
+    top = ranked[ranked.qid == qid].head(m)
+    docs = top.docno.tolist()
+    pos = {d: i for i, d in enumerate(docs)}
+    P = np.full((len(docs), len(docs)), np.nan)
+    for a, b, p in pair_table[pair_table.qid == qid][["docno_a", "docno_b", "prob"]].itertuples(index=False):
+        P[pos[a], pos[b]] = p
+    grades = qrels[qrels.qid == qid].set_index("docno").relevance.reindex(docs).fillna(0).astype(int)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 4), gridspec_kw={"width_ratios": [3, 1]})
+    im = ax1.imshow(P, vmin=0, vmax=1, cmap="RdBu_r")
+    rows, cols = np.nonzero((P > 0.5) != (np.arange(len(docs))[:, None] < np.arange(len(docs))[None, :]))
+    keep = rows != cols  # pointwise puts i above j iff i < j
+    ax1.plot(cols[keep], rows[keep], "k.", markersize=5)
+    labels = [f"{d} (g{g})" for d, g in zip(docs, grades)]
+    ax1.set_xticks(range(len(docs)), labels, rotation=90, fontsize=7)
+    ax1.set_yticks(range(len(docs)), labels, fontsize=7)
+    ax1.set_title(f"P(row ≻ column), query {qid}")
+    fig.colorbar(im, ax=ax1, fraction=0.046)
+    ax2.barh(range(len(docs)), top.score, color="tab:green")
+    ax2.invert_yaxis()
+    ax2.set_yticks([])
+    ax2.set_title("pointwise score")
+    return fig
+

@@ -51,13 +51,30 @@ def _store(teacher: str, dataset: str, kind: str, max_length: int) -> Path:
     return cache.derive("scores", "jobs.score", teacher, dataset, {"kind": kind, "max_length": max_length}).folder
 
 
-def _with_known(items: pd.DataFrame, store: Path, cols: list[str]) -> pd.DataFrame:
-    """`items` with the scores its store holds (NaN where none)."""
+def _known(store: Path, cols: list[str]) -> pd.DataFrame | None:
+    """Every score the store holds (`cols` + score), or None for an empty store."""
     known = [cache.read_frame(f) for f in sorted(store.glob("job-*/scored.parquet"))]
-    if not known:
-        return items.assign(score=np.nan)
-    have = pd.concat(known, ignore_index=True)[cols + ["score"]].drop_duplicates(cols)
-    return items.merge(have, on=cols, how="left")
+    return pd.concat(known, ignore_index=True)[cols + ["score"]].drop_duplicates(cols) if known else None
+
+
+def _scored(items: pd.DataFrame, have: pd.DataFrame | None, cols: list[str]) -> pd.DataFrame:
+    """`items` with the scores of `have` (NaN where none)."""
+    return items.assign(score=np.nan) if have is None else items.merge(have, on=cols, how="left")
+
+
+def _pending(teacher: str, dataset: str, items: pd.DataFrame, queries: pd.DataFrame, docs: pd.DataFrame,
+             pairwise: bool, batch_size: int, max_length: int) -> tuple[Path | None, pd.DataFrame | None, list[str]]:
+    """(job of the rows the store lacks or None, what the store holds, the columns a score belongs to)."""
+    kind = teacher_kind(teacher, pairwise)
+    cols = ["qid", "docno_a", "docno_b"] if pairwise else ["qid", "docno_a"]
+    store = _store(teacher, dataset, kind, max_length)
+    have = _known(store, cols)
+    merged = _scored(items, have, cols)
+    todo = merged[merged.score.isna()][cols].reset_index(drop=True)
+    if not len(todo):
+        return None, have, cols
+    return make_job(store / f"job-{rows_hash(todo)}", teacher, kind, todo, queries, docs, batch_size,
+                    max_length), have, cols
 
 
 def pending(teacher: str, dataset: str, items: pd.DataFrame, queries: pd.DataFrame, docs: pd.DataFrame,
@@ -65,14 +82,7 @@ def pending(teacher: str, dataset: str, items: pd.DataFrame, queries: pd.DataFra
     """The job (folder) of the rows of `items` the teacher's store lacks, made if needed; None if none.
     For many GPUs: make it here, run `python -m pdlib.jobs <folder> --shard i --n-shards N` per GPU, then
     `score(...)` merges."""
-    kind = teacher_kind(teacher, pairwise)
-    cols = ["qid", "docno_a", "docno_b"] if pairwise else ["qid", "docno_a"]  # what a score belongs to
-    merged = _with_known(items, _store(teacher, dataset, kind, max_length), cols)
-    todo = merged[merged.score.isna()][cols].reset_index(drop=True)
-    if not len(todo):
-        return None
-    folder = _store(teacher, dataset, kind, max_length) / f"job-{rows_hash(todo)}"
-    return make_job(folder, teacher, kind, todo, queries, docs, batch_size, max_length)
+    return _pending(teacher, dataset, items, queries, docs, pairwise, batch_size, max_length)[0]
 
 
 def score(teacher: str, dataset: str, items: pd.DataFrame, queries: pd.DataFrame, docs: pd.DataFrame,
@@ -80,8 +90,8 @@ def score(teacher: str, dataset: str, items: pd.DataFrame, queries: pd.DataFrame
           progress: bool = True) -> pd.DataFrame:
     """`items` (qid, docno_a[, docno_b], any other columns) with the teacher's `score`, scoring only the rows
     its store lacks: they become one job, named by its rows, scored in this process (shard 0 of 1) unless
-    workers with another shard count have started it, and merged into the store."""
-    folder = pending(teacher, dataset, items, queries, docs, pairwise, batch_size, max_length)
+    workers with another shard count have started it, and merged into the store. The store is read once."""
+    folder, have, cols = _pending(teacher, dataset, items, queries, docs, pairwise, batch_size, max_length)
     if folder is not None:
         layouts = {f.name.split("-")[1] for f in (folder / "chunks").glob("*.parquet")}
         if not layouts - {"of001"}:  # workers with another shard count ran: only they can finish the job
@@ -91,8 +101,8 @@ def score(teacher: str, dataset: str, items: pd.DataFrame, queries: pd.DataFrame
         except PdlibError as err:
             raise PdlibError(f"{err} (shards found: {sorted(layouts)})") from None
         cache.write_frame(folder / "scored.parquet", new)
-    cols = ["qid", "docno_a", "docno_b"] if pairwise else ["qid", "docno_a"]
-    return _with_known(items, _store(teacher, dataset, teacher_kind(teacher, pairwise), max_length), cols)
+        have = pd.concat([have, new[cols + ["score"]]], ignore_index=True).drop_duplicates(cols)
+    return _scored(items, have, cols)
 
 
 def rows_hash(items: pd.DataFrame) -> str:

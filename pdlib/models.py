@@ -76,11 +76,7 @@ def canonical(model_id: str | Path) -> str:
         return f"{model_id}@v{ns.version}"
     if model_id in REGISTRY or not Path(model_id).exists():
         return model_id
-    folder = Path(model_id).resolve()
-    try:
-        return folder.relative_to(paths.data_dir().resolve()).as_posix()
-    except ValueError:
-        return str(folder)
+    return paths.to_cache(model_id)
 
 
 def spec(model_id: str) -> ModelSpec:

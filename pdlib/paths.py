@@ -36,3 +36,19 @@ def shared_data_dir() -> Path:
 def ir_datasets_home() -> Path:
     """ir_datasets' own cache. Kept inside data/ unless the user already set IR_DATASETS_HOME."""
     return Path(os.environ.get("IR_DATASETS_HOME", data_dir() / "ir_datasets"))
+
+
+def to_cache(path: Path | str) -> str:
+    """How the cache records a path: relative to the cache root when inside it (a moved or copied cache keeps
+    its keys and jobs), else absolute. `from_cache` undoes it."""
+    p = Path(path).resolve()
+    try:
+        return p.relative_to(data_dir().resolve()).as_posix()
+    except ValueError:
+        return str(p)
+
+
+def from_cache(recorded: str) -> Path:
+    """A path recorded by `to_cache`, as a path on this machine."""
+    return Path(recorded) if Path(recorded).is_absolute() else data_dir() / recorded
+

@@ -2,13 +2,8 @@
 
     L = L_CL + λ_KD·L_KD + λ_pair·L_pair    (supervised)      L_ZS = L_KD + λ_pair·L_pair    (use_cl=False)
 
-* **ColBERT** student (late interaction: MaxSim over L2-normalised token vectors, [Q]/[D] markers, a linear
-  projection to 128 dims) is colbert-ai's own `ColBERT` module, initialised from a colbert-ai checkpoint
-  (ColBERTv2) or a plain BERT (bert-base-uncased, the Table 3 initialisation row) and saved with colbert-ai's
-  `save()`, so 01_retrieve's PLAID indexer loads it for the next iteration and for evaluation.
-* **DPR** student (dual encoder, dot product of the pooled vectors) is a sentence-transformers model, saved as
-  a sentence-transformers folder (`SentenceTransformer(path)` loads it). If the model L2-normalises its
-  embeddings (all-MiniLM-L6-v2 does) the cosine is multiplied by 20, sentence-transformers' usual scale.
+The two students — ColBERT (colbert-ai's module, saved in its checkpoint format) and DPR (a
+sentence-transformers dual encoder) — are built by pdlib.students.
 
 A training *job* is a folder: `job.json` (the config and where the examples are), `state.pt` (the last
 checkpoint: weights, optimizer, scheduler, RNG, step, loss log), then `model/` (the trained student) and
@@ -32,7 +27,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import PdlibError, cache, data, losses
+from . import PdlibError, cache, data, losses, paths, students
 from .atomic import atomic_path, read_frame, read_json, write_json
 
 
@@ -78,93 +73,9 @@ class TrainConfig:
         return cls(**values)
 
 
-# --- the two students -----------------------------------------------------------------------------------
-class DPRStudent(torch.nn.Module):
-    """Dual encoder: s(q, d) = scale · ⟨E(q), E(d)⟩ with a sentence-transformers encoder E."""
-
-    def __init__(self, init: str, cfg: TrainConfig, device: str):
-        super().__init__()
-        from . import models
-
-        self.st = models.load_bi_encoder(init, device=device)
-        self.st.max_seq_length = max(cfg.doc_maxlen, cfg.query_maxlen)
-        self.cfg = cfg
-        normalises = any(type(m).__name__ == "Normalize" for m in self.st)
-        self.scale = 20.0 if normalises else 1.0
-
-    def _embed(self, texts: list[str], maxlen: int) -> torch.Tensor:
-        feats = self.st.tokenize(texts)
-        feats = {k: v[:, :maxlen].to(self.st.device) if torch.is_tensor(v) and v.dim() == 2 else v
-                 for k, v in feats.items()}
-        return self.st(feats)["sentence_embedding"]
-
-    def encode(self, queries: list[str], docs: list[str]):
-        return self._embed(queries, self.cfg.query_maxlen), self._embed(docs, self.cfg.doc_maxlen)
-
-    def scores(self, Q: torch.Tensor, D: torch.Tensor, n: int, all_pairs: bool = False) -> torch.Tensor:
-        """(B, n) scores of each query against its own n passages, or (B, B·n) against all passages."""
-        if all_pairs:
-            return self.scale * Q @ D.T
-        return self.scale * torch.einsum("bh,bnh->bn", Q, D.view(Q.shape[0], n, -1))
-
-    def save(self, folder: Path) -> None:
-        self.st.save(str(folder), safe_serialization=True)
-
-
-class ColBERTStudent(torch.nn.Module):
-    """colbert-ai's ColBERT: s(q, d) = Σ_i max_j ⟨q_i, d_j⟩ over normalised token vectors (MaxSim)."""
-
-    def __init__(self, init: str, cfg: TrainConfig, device: str):
-        super().__init__()
-        from colbert.infra import ColBERTConfig
-        from colbert.modeling.colbert import ColBERT
-        from colbert.modeling.tokenization import DocTokenizer, QueryTokenizer
-
-        from . import models
-        from .plaid import _setup_extensions
-
-        _setup_extensions()
-        path = models.local_path(init)
-        config = ColBERTConfig(checkpoint=path, doc_maxlen=cfg.doc_maxlen, query_maxlen=cfg.query_maxlen,
-                               dim=128, similarity="cosine", gpus=int(device.startswith("cuda")))
-        self.colbert = ColBERT(name=path, colbert_config=config).to(device)
-        self.query_tok, self.doc_tok = QueryTokenizer(config), DocTokenizer(config)
-
-    def encode(self, queries: list[str], docs: list[str]):
-        Q = self.colbert.query(*self.query_tok.tensorize(queries))
-        D, mask = self.colbert.doc(*self.doc_tok.tensorize(docs), keep_dims="return_mask")
-        return Q, (D.float(), mask)
-
-    def scores(self, Q: torch.Tensor, D, n: int, all_pairs: bool = False) -> torch.Tensor:
-        from colbert.modeling.colbert import colbert_score
-
-        D, mask = D
-        if not all_pairs:  # colbert-ai's own MaxSim over aligned (query, passage) pairs
-            return colbert_score(Q.repeat_interleave(n, dim=0), D, mask, self.colbert.colbert_config).view(-1, n)
-        sim = torch.einsum("qid,pjd->qpij", Q, D).masked_fill(~mask.squeeze(-1)[None, :, None, :], -9999)
-        return sim.max(-1).values.sum(-1)                                        # MaxSim, summed over query tokens
-
-    def save(self, folder: Path) -> None:
-        self.colbert.save(str(folder))
-
-
 def make_student(cfg: TrainConfig, device: str = "cpu") -> torch.nn.Module:
-    return (DPRStudent if cfg.student == "dpr" else ColBERTStudent)(cfg.init, cfg, device)
-
-
-@torch.inference_mode()
-def score_items(student: str, model: str, items: pd.DataFrame, query_text: dict[str, str],
-                doc_text: dict[str, str], batch_size: int = 64, **config) -> pd.DataFrame:
-    """Scores s(q, d) of a student (`dpr` | `colbert`, a model id or trained folder) for given (qid, docno)
-    rows, e.g. the passages of held-out teacher pairs. Returns qid, docno, score."""
-    net = make_student(TrainConfig(student=student, init=str(model), **config)).eval()
-    items = items[["qid", "docno"]].drop_duplicates().reset_index(drop=True)
-    out = []
-    for i in range(0, len(items), batch_size):
-        chunk = items.iloc[i:i + batch_size]
-        Q, D = net.encode([query_text[q] for q in chunk.qid], [doc_text[d] for d in chunk.docno])
-        out.append(net.scores(Q, D, 1)[:, 0].float().cpu().numpy())
-    return items.assign(score=np.concatenate(out) if out else np.zeros(0))
+    """The student a training configuration trains (pdlib.students), as the loop builds it."""
+    return students.make_student(cfg.student, cfg.init, cfg.doc_maxlen, cfg.query_maxlen, device)
 
 
 # --- data -----------------------------------------------------------------------------------------------
@@ -300,7 +211,7 @@ def make_job(folder: Path, cfg: TrainConfig, examples_path: Path, dataset: str) 
     """Write `job.json` (atomically): the config, the examples parquet (a path relative to the cache root when
     it lies inside, so a moved cache keeps its jobs) and the dataset whose texts and qrels they refer to."""
     folder = Path(folder)
-    job = {"config": asdict(cfg), "examples": cache.fingerprint(Path(examples_path)), "dataset": dataset}
+    job = {"config": asdict(cfg), "examples": paths.to_cache(examples_path), "dataset": dataset}
     if (folder / "job.json").exists():
         old = read_json(folder / "job.json")
         if old != job:
@@ -376,7 +287,7 @@ def run(folder: Path, stop_after: int | None = None, progress: bool = True) -> P
     if cfg.batch_size % world:
         raise PdlibError(f"batch_size {cfg.batch_size} is not divisible by the {world} data-parallel ranks")
     device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}" if torch.cuda.is_available() else "cpu"
-    ex = Examples.load(paths_in_cache(job["examples"]), job["dataset"], cfg.n_passages, passage_style(cfg.student))
+    ex = Examples.load(paths.from_cache(job["examples"]), job["dataset"], cfg.n_passages, students.passage_style(cfg.student))
     student, optimizer, scheduler, step, log = _resume(folder, cfg, device)
     student.train()
     bar = tqdm(total=cfg.steps, initial=step, desc=f"train {cfg.student}", disable=not progress or rank > 0)
@@ -398,13 +309,6 @@ def run(folder: Path, stop_after: int | None = None, progress: bool = True) -> P
     return model
 
 
-def paths_in_cache(p: str) -> Path:
-    """A path recorded in a job: relative ones are inside the cache root."""
-    from . import paths
-
-    return Path(p) if Path(p).is_absolute() else paths.data_dir() / p
-
-
 def train(folder: Path, cfg: TrainConfig, examples_path: Path, dataset: str, progress: bool = True) -> Path:
     """make_job + run in a folder of your choice (tests, scripts); notebooks call the `train_student` stage."""
     make_job(folder, cfg, examples_path, dataset)
@@ -417,11 +321,6 @@ def train_student(cfg: TrainConfig, examples: cache.Artifact, dataset: str, work
     """The student trained on `examples` (a cached stage: one folder per distinct configuration and examples;
     interrupted, it resumes from its last checkpoint). `.path` is the student's folder. Used in 04 and 06."""
     train(workdir, cfg, examples.path, dataset, progress=progress)
-
-
-def passage_style(student: str) -> str:
-    """How a student reads passages: ColBERT `title | text` (the authors), DPR `title text`."""
-    return "colbert" if student == "colbert" else "plain"
 
 
 def student_for(retriever: str) -> str:

@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import pytest
 
-from pdlib import PdlibError, cache, data, distill, evalsets, evaluate, train
+from pdlib import PdlibError, cache, data, distill, evalsets, evaluate, students, train
 
 
 def test_colbert_reads_title_bar_text(scifact):
@@ -16,7 +16,7 @@ def test_colbert_reads_title_bar_text(scifact):
     assert coll.doc_text()[doc.docno] == doc.text and doc.text.startswith(doc.title + " ")
     colbert = coll.doc_text("colbert")[doc.docno]
     assert colbert == f"{doc.title} | {doc.text[len(doc.title) + 1:]}"  # the authors' loaders.py
-    assert train.passage_style("colbert") == "colbert" and train.passage_style("dpr") == "plain"
+    assert students.passage_style("colbert") == "colbert" and students.passage_style("dpr") == "plain"
     no_titles = pd.DataFrame({"docno": ["d"], "text": ["only text"]})
     assert data.passage_texts(no_titles, "colbert") == ["only text"]
 

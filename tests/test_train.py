@@ -10,7 +10,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from pdlib import PdlibError, cache, data, losses, pairs, train
+from pdlib import PdlibError, cache, data, losses, pairs, students, train
 
 DATASET = "synthetic/tiny/train"
 
@@ -86,7 +86,7 @@ def test_colbert_student_saves_in_colbert_ai_format(examples_path, tmp_path):
     Q = ckpt.queryFromText([q])
     D, mask = ckpt.doc(*ckpt.doc_tokenizer.tensorize([d]), keep_dims="return_mask")
     expected = colbert_score(Q, D, mask).item()
-    ours = train.score_items("colbert", out, pd.DataFrame({"qid": ["q"], "docno": ["d"]}), {"q": q}, {"d": d},
+    ours = students.score_items("colbert", out, pd.DataFrame({"qid": ["q"], "docno": ["d"]}), {"q": q}, {"d": d},
                              doc_maxlen=32, query_maxlen=8)
     assert ours.score.iloc[0] == pytest.approx(expected, rel=1e-4)
 

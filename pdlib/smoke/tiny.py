@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .. import PdlibError, paths
 from ..atomic import atomic_path
-from . import TINY_FOLDERS, TINY_VERSION
+from .specs import TINY_FOLDERS, TINY_VERSION
 from .synthetic import PROMPT_WORDS, SyntheticSpec, generate
 from .teacher_training import train_cross_encoder, train_t5_teacher
 
