@@ -8,8 +8,8 @@ tests/test_layers.py parses every import and fails on an upward one or a circle.
 3. cache                                 derived stage keys, the `stage` decorator, hand-over between notebooks
 4. retrieve, plaid, teachers, jobs       first stage (faiss, PLAID); teachers' prompts and scores; sharded
                                          resumable scoring jobs and the per-teacher score store
-5. pairs, losses, students               pair sampling and training lists (§4.2); L_CL, L_KD, L_pair; the
-                                         ColBERT and DPR students
+5. pairs, losses, students, batches      pair sampling and training lists (§4.2); L_CL, L_KD, L_pair; the
+                                         ColBERT and DPR students; training batches and their micro-batches
 6. train, distill                        one training loop for ColBERT and DPR students; the PairDistill
                                          stages end to end and their iterations (§4.3)
 7. evaluate, evalsets                    ir-measures, BEIR averages, ODQA; the evaluation sets of Tables 1-2

@@ -86,7 +86,8 @@ def fingerprint(value: Any, readable: bool = False) -> Any:
         ident = f"{value.key.relpath.as_posix()}/{value.name}"
         return {"artifact": ident, **value.params} if readable else ident
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: fingerprint(getattr(value, f.name), readable) for f in dataclasses.fields(value)}
+        return {f.name: fingerprint(getattr(value, f.name), readable) for f in dataclasses.fields(value)
+                if not (f.metadata.get("added") and getattr(value, f.name) == f.default)}
     if isinstance(value, Path):
         return paths.to_cache(value)
     if isinstance(value, dict):
@@ -94,6 +95,12 @@ def fingerprint(value: Any, readable: bool = False) -> Any:
     if isinstance(value, (list, tuple)):
         return [fingerprint(v, readable) for v in value]
     return value
+
+
+def added_field(default: Any) -> Any:
+    """A dataclass field added after keys were made with its class: fingerprints leave it out while it holds
+    its default, so every existing key (and the artifact under it) stays valid; any other value is keyed."""
+    return dataclasses.field(default=default, metadata={"added": True})
 
 
 def _canonical_in(fp: dict, dotted: str | None, value: str) -> None:

@@ -115,22 +115,23 @@ def total_loss(student_scores: torch.Tensor, teacher_scores: torch.Tensor | None
                pair_probs: torch.Tensor | None = None, pair_mask: torch.Tensor | None = None,
                positive: torch.Tensor | int | None = 0, temperature: float = 1.0, lambda_kd: float = 1.0,
                lambda_pair: float = 3.0, in_batch_scores: torch.Tensor | None = None,
-               doc_mask: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+               doc_mask: torch.Tensor | None = None, lambda_cl: float = 1.0) -> dict[str, torch.Tensor]:
     """L = L_CL + λ_KD·L_KD + λ_pair·L_pair; `positive=None` drops L_CL (zero-shot L_ZS, §4.2). A term whose
     weight is 0 or whose inputs are None is left out. `in_batch_scores` (B, B·n): L_CL against the other
     queries' passages (ColBERT's in-batch negatives) instead of the query's own. doc_mask (B, n): False for
-    padding. Returns {'loss', 'cl', 'kd', 'pair'} (absent terms 0). The training loop
+    padding. `lambda_cl` weighs L_CL (1 in the paper; gradient accumulation gives each micro-batch its share).
+    Returns {'loss', 'cl', 'kd', 'pair'} (absent terms 0, parts unweighted). The training loop
     (pdlib.train.batch_loss) computes every term here."""
     zero = student_scores.sum() * 0.0
     kd = kd_loss(student_scores, teacher_scores, temperature, doc_mask) \
         if teacher_scores is not None and lambda_kd else zero
     pr = pair_loss(student_scores, pair_i, pair_j, pair_probs, pair_mask) \
         if pair_probs is not None and lambda_pair else zero
-    if positive is None:
+    if positive is None or not lambda_cl:
         cl = zero
     elif in_batch_scores is not None:
         cl = contrastive_loss(in_batch_scores, positive, in_batch=True, doc_mask=doc_mask)
     else:
         cl = contrastive_loss(student_scores, positive, doc_mask=doc_mask)
-    return {"loss": zero + lambda_kd * kd + lambda_pair * pr + cl, "cl": cl.detach(), "kd": kd.detach(),
+    return {"loss": zero + lambda_kd * kd + lambda_pair * pr + lambda_cl * cl, "cl": cl.detach(), "kd": kd.detach(),
             "pair": pr.detach()}

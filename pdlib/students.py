@@ -79,11 +79,38 @@ class ColBERTStudent(torch.nn.Module):
         D, mask = D
         if not all_pairs:  # colbert-ai's own MaxSim over aligned (query, passage) pairs
             return colbert_score(Q.repeat_interleave(n, dim=0), D, mask, self.colbert.colbert_config).view(-1, n)
-        sim = torch.einsum("qid,pjd->qpij", Q, D).masked_fill(~mask.squeeze(-1)[None, :, None, :], -9999)
-        return sim.max(-1).values.sum(-1)                                        # MaxSim, summed over query tokens
+        return maxsim(Q, D, mask.squeeze(-1))
 
     def save(self, folder: Path) -> None:
         self.colbert.save(str(folder))
+
+
+def maxsim(Q: torch.Tensor, D: torch.Tensor, mask: torch.Tensor, n: int | None = None) -> torch.Tensor:
+    """ColBERT's late interaction s(q, d) = Σ_i max_j ⟨q_i, d_j⟩ (MaxSim, padding tokens never the max).
+
+    Q (B, q_len, dim) query token vectors; D (B·n, d_len, dim) passage token vectors, query-major; mask
+    (B·n, d_len) True for a real passage token. n=None: every query against every passage, (B, B·n) (in-batch
+    negatives); n: each query against its own n passages, (B, n)."""
+    if n is None:
+        sim = torch.einsum("qid,pjd->qpij", Q, D).masked_fill(~mask[None, :, None, :], -9999)
+    else:
+        B, t = Q.shape[0], D.shape[1]
+        sim = torch.einsum("bid,bnjd->bnij", Q, D.view(B, n, t, -1)).masked_fill(~mask.view(B, n, 1, t), -9999)
+    return sim.max(-1).values.sum(-1)                                            # MaxSim, summed over query tokens
+
+
+def use_checkpointing(student: torch.nn.Module) -> torch.nn.Module:
+    """Activation checkpointing in every transformers model inside a student (TrainConfig.grad_checkpointing):
+    each layer's activations are recomputed in the backward pass instead of kept, for about a third more
+    compute. Non-reentrant, so it needs no input that requires a gradient."""
+    from transformers import PreTrainedModel
+
+    found = [m for m in student.modules() if isinstance(m, PreTrainedModel) and m.supports_gradient_checkpointing]
+    if not found:
+        raise PdlibError(f"{type(student).__name__} holds no transformers model that supports gradient checkpointing")
+    for m in found:
+        m.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    return student
 
 
 STUDENTS = ("dpr", "colbert")

@@ -12,8 +12,17 @@ Every scorer reads one number per input off a single forward pass:
 
 For T5 models only the decoder's *first* step is run (decoder input = the start token), not `generate`.
 Inputs are sorted by length so that each batch pads little; bf16 on GPU.
+
+On a GPU (`on_device`) a T5 teacher gets a fused attention kernel that takes T5's relative-position bias as an
+additive mask (`fused_attention`; transformers 4.57 runs T5 only in eager attention), optionally a compiled
+encoder, and `t5_scores` takes its fast path: inputs tokenised once, sorted, padded to a few length buckets
+in full batches (few shapes, so few recompiles), copied from pinned memory without blocking, and the scores
+kept on the GPU until one transfer at the end (no synchronisation per batch). On the CPU everything stays
+fp32 and eager, as the reference scorer.
 """
 from __future__ import annotations
+
+import types
 
 import numpy as np
 import pandas as pd
@@ -74,8 +83,12 @@ def _device_of(model) -> torch.device:
 
 @torch.inference_mode()
 def t5_scores(tokenizer, model, kind: str, texts: list[str], batch_size: int = 32, max_length: int = 512,
-              progress: bool = True) -> np.ndarray:
-    """Score prompts with one decoder step of a T5 model; returns one float per prompt, in input order."""
+              progress: bool = True, fast: bool | None = None, bucket: int = 32) -> np.ndarray:
+    """Score prompts with one decoder step of a T5 model; returns one float per prompt, in input order.
+
+    fast (None: on a GPU): the GPU path of the module docstring, every batch `batch_size` rows (the last one
+    filled up with repeats) padded to a multiple of `bucket` tokens; False: the reference loop (per-batch
+    padding to a multiple of 8, one transfer per batch), which the CPU always takes by default."""
     pos_id, neg_id = answer_token_ids(tokenizer, kind)
     device = _device_of(model)
     # tokenize everything in one call (the Rust tokenizer encodes a batch in parallel), then sort by token
@@ -86,6 +99,19 @@ def t5_scores(tokenizer, model, kind: str, texts: list[str], batch_size: int = 3
     start_id = model.config.decoder_start_token_id
     bar = tqdm(total=len(texts), desc=kind, unit="pair" if "{doc_b}" in T5_KINDS[kind][0] else "doc",
                disable=not progress)
+    if fast or (fast is None and device.type == "cuda"):
+        scores = []
+        for start in range(0, len(order), batch_size):
+            idx = order[start:start + batch_size]
+            ids, mask = _bucketed(input_ids, idx, batch_size, bucket, tokenizer.pad_token_id, device)
+            dec = torch.full((batch_size, 1), start_id, dtype=torch.long, device=device)
+            logits = model(input_ids=ids, attention_mask=mask, decoder_input_ids=dec, use_cache=False).logits[:, 0, :]
+            scores.append(score_from_logits(kind, logits[:len(idx), pos_id], logits[:len(idx), neg_id]))
+            bar.update(len(idx))
+        if scores:
+            out[order] = torch.cat(scores).cpu().numpy()  # the one synchronisation
+        bar.close()
+        return out
     for start in range(0, len(order), batch_size):
         idx = order[start:start + batch_size]
         enc = tokenizer.pad({"input_ids": [input_ids[i] for i in idx]}, pad_to_multiple_of=8,  # few shapes
@@ -96,6 +122,24 @@ def t5_scores(tokenizer, model, kind: str, texts: list[str], batch_size: int = 3
         bar.update(len(idx))
     bar.close()
     return out
+
+
+def _bucketed(input_ids: list[list[int]], idx: np.ndarray, rows: int, bucket: int, pad_id: int, device):
+    """One batch on `device`: (ids, attention mask), `rows` rows (the last input repeated to fill them) and the
+    longest input's length rounded up to a multiple of `bucket`; built in pinned memory and copied without
+    blocking on a GPU."""
+    chosen = [input_ids[i] for i in idx]
+    chosen += [chosen[-1]] * (rows - len(chosen))
+    width = bucket * -(-max(len(x) for x in chosen) // bucket)
+    ids = np.full((rows, width), pad_id, dtype=np.int64)
+    mask = np.zeros((rows, width), dtype=np.int64)
+    for r, x in enumerate(chosen):
+        ids[r, :len(x)] = x
+        mask[r, :len(x)] = 1
+    ids, mask = torch.from_numpy(ids), torch.from_numpy(mask)
+    if torch.device(device).type == "cuda":  # the caching host allocator keeps the pinned block until copied
+        ids, mask = ids.pin_memory(), mask.pin_memory()
+    return ids.to(device, non_blocking=True), mask.to(device, non_blocking=True)
 
 
 @torch.inference_mode()
@@ -115,11 +159,76 @@ def cross_encoder_scores(tokenizer, model, queries: list[str], passages: list[st
     return out
 
 
-def on_device(model):
-    """Move a teacher to the GPU in bf16 when there is one (CPU stays fp32)."""
-    if torch.cuda.is_available():
-        return model.to("cuda", dtype=torch.bfloat16)
+def on_device(model, fused: bool = True, compile: bool = False):
+    """Move a teacher to the GPU in bf16 when there is one (CPU stays fp32 and eager). A T5 teacher there gets
+    `fused_attention` (fused=True) and, with compile=True, a compiled encoder (torch.compile with dynamic
+    shapes: one compilation, about half a minute at 3B, serves every length bucket and batch size)."""
+    if not torch.cuda.is_available():
+        return model
+    model = model.to("cuda", dtype=torch.bfloat16)
+    if _t5_attentions(model):
+        if fused:
+            fused_attention(model)
+        if compile:
+            model.encoder.compile(dynamic=True)
     return model
+
+
+# --- a fused attention kernel for T5 --------------------------------------------------------------------------
+def _t5_attentions(model) -> list:
+    try:
+        from transformers.models.t5.modeling_t5 import T5Attention
+    except ImportError:
+        return []
+    return [m for m in model.modules() if isinstance(m, T5Attention)]
+
+
+def fused_attention(model):
+    """Run every T5 attention of `model` through torch's scaled_dot_product_attention, in place.
+
+    T5 adds a learnt relative-position bias to the attention scores and does not scale them by 1/√d; here that
+    bias (with the padding mask added, as transformers builds it) is SDPA's additive `attn_mask` and scale=1,
+    so the memory-efficient (or cuDNN) kernel computes softmax(QKᵀ + bias)V without writing the score matrix.
+    The same function as transformers' eager T5 (tests/test_teachers.py checks the logits on CPU); calls that
+    need the eager path (a cache, attention weights, head masks, pruned heads, training) still take it."""
+    found = _t5_attentions(model)
+    if not found:
+        raise ValueError(f"{type(model).__name__} has no T5 attention to fuse")
+    for attn in found:
+        attn.forward = types.MethodType(_sdpa_t5_attention, attn)
+    return model
+
+
+def _sdpa_t5_attention(self, hidden_states, mask=None, key_value_states=None, position_bias=None,
+                       past_key_values=None, layer_head_mask=None, query_length=None, use_cache=False,
+                       output_attentions=False, cache_position=None, **kwargs):
+    """transformers' T5Attention.forward (4.57) with SDPA in place of matmul-softmax-matmul."""
+    if (past_key_values is not None or output_attentions or layer_head_mask is not None or self.pruned_heads
+            or self.training or kwargs):
+        return type(self).forward(self, hidden_states, mask=mask, key_value_states=key_value_states,
+                                  position_bias=position_bias, past_key_values=past_key_values,
+                                  layer_head_mask=layer_head_mask, query_length=query_length, use_cache=use_cache,
+                                  output_attentions=output_attentions, cache_position=cache_position, **kwargs)
+    batch, length = hidden_states.shape[:2]
+    source = hidden_states if key_value_states is None else key_value_states
+
+    def heads(x):
+        return x.view(batch, -1, self.n_heads, self.key_value_proj_dim).transpose(1, 2)
+    query, key, value = heads(self.q(hidden_states)), heads(self.k(source)), heads(self.v(source))
+    if position_bias is None:  # the first layer: relative-position bias (or zeros) plus the padding mask
+        keys = key.shape[-2]
+        if self.has_relative_attention_bias:
+            real = query_length if query_length is not None else \
+                (cache_position[-1] + 1 if cache_position is not None else length)
+            position_bias = self.compute_bias(real, keys, device=query.device,
+                                              cache_position=cache_position)[:, :, -length:, :]
+        else:
+            position_bias = torch.zeros((1, self.n_heads, length, keys), device=query.device, dtype=query.dtype)
+        if mask is not None:
+            position_bias = position_bias + mask[:, :, :, :keys]
+    out = torch.nn.functional.scaled_dot_product_attention(query, key, value, attn_mask=position_bias.to(query.dtype),
+                                                           scale=1.0)
+    return self.o(out.transpose(1, 2).reshape(batch, length, self.inner_dim)), position_bias
 
 
 def to_run(scores: pd.DataFrame) -> pd.DataFrame:

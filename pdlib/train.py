@@ -14,21 +14,29 @@ Launch: in a notebook, `train.train_student(config, examples, dataset)` (a cache
 its key's folder); from a shell, on any number of GPUs (data-parallel, each rank takes its slice of every batch):
 
     torchrun --nproc_per_node 8 -m pdlib.train data/train/<job folder>      # or: python -m pdlib.train <job>
+
+On a GPU the forward pass and the losses run under bf16 autocast (fp32 master weights and optimizer; bf16 needs
+no loss scaling); on the CPU everything stays fp32. `micro_batch` cuts each rank's queries into micro-batches
+whose gradients accumulate before the one optimizer step (`accumulate`), and `grad_checkpointing` recomputes
+activations in the backward pass: the paper's batch of 32 queries x 64 passages x 180 tokens then fits one
+80 GB GPU (bf16, 16 queries a micro-batch), and on N GPUs each rank takes 32/N queries in micro-batches, so the
+effective batch stays micro_batch x accumulation steps x N = batch_size.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
 
-from . import PdlibError, cache, data, losses, paths, students
-from .atomic import atomic_path, read_frame, read_json, write_json
+from . import PdlibError, cache, losses, paths, students
+from .atomic import atomic_path, read_json, write_json
+from .batches import Batch, Examples  # noqa: F401 (pdlib.train.Batch / Examples, as 04_distill calls them)
 
 
 @dataclass
@@ -52,6 +60,9 @@ class TrainConfig:
     checkpoint_every: int = 50        # steps between checkpoints (state.pt)
     max_grad_norm: float = 2.0        # gradient clipping, as colbert-ai's trainer
     seed: int = 0
+    # added later: left out of cache keys and job comparisons while at their defaults (cache.added_field)
+    micro_batch: int | None = cache.added_field(None)   # queries per forward/backward on each rank; None: all
+    grad_checkpointing: bool = cache.added_field(False)  # recompute activations in backward: less memory
 
     def __post_init__(self):
         if self.student not in ("dpr", "colbert"):
@@ -59,6 +70,8 @@ class TrainConfig:
         for name in ("steps", "batch_size", "checkpoint_every"):
             if getattr(self, name) < 1:
                 raise PdlibError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.micro_batch is not None and self.micro_batch < 1:
+            raise PdlibError(f"micro_batch must be at least 1 query (or None for the whole batch), got {self.micro_batch}")
         if self.n_passages < 2:
             raise PdlibError(f"n_passages must be at least 2 (a positive and a negative), got {self.n_passages}")
         if not self.use_cl and not (self.lambda_kd or self.lambda_pair):
@@ -75,100 +88,22 @@ class TrainConfig:
 
 def make_student(cfg: TrainConfig, device: str = "cpu") -> torch.nn.Module:
     """The student a training configuration trains (pdlib.students), as the loop builds it."""
-    return students.make_student(cfg.student, cfg.init, cfg.doc_maxlen, cfg.query_maxlen, device)
+    student = students.make_student(cfg.student, cfg.init, cfg.doc_maxlen, cfg.query_maxlen, device)
+    if cfg.grad_checkpointing:
+        students.use_checkpointing(student)
+    return student
 
 
-# --- data -----------------------------------------------------------------------------------------------
-@dataclass
-class Batch:
-    queries: list[str]
-    docs: list[str]            # B·L passage texts, query-major (L: the batch's longest list; padding is "")
-    teacher: torch.Tensor      # (B, L) pointwise teacher scores; NaN where there is none (padding, added positive)
-    positive: torch.Tensor     # (B,) position of the labelled positive in its list, −1 if the query has none
-    pair_i: torch.Tensor       # (B, P)
-    pair_j: torch.Tensor
-    pair_probs: torch.Tensor
-    pair_mask: torch.Tensor
-    doc_mask: torch.Tensor | None = None  # (B, L) True for a real passage, False for padding
-
-
-class Examples:
-    """The training examples of 04_distill (pdlib.pairs.training_examples) with the texts they refer to.
-
-    A query's list holds every passage of its sampled pairs and at least n passages (pairs.training_examples),
-    so lists differ in length: a batch pads them to its longest with a mask. A labelled positive that the
-    list lacks is added at its end for L_CL, with no teacher score (L_KD leaves it out), as the authors mix
-    labelled positives into ColBERT's training lists. Queries with fewer than n passages are left out."""
-
-    def __init__(self, examples: pd.DataFrame, query_text: dict[str, str], doc_text: dict[str, str],
-                 positives: dict[str, set[str]], n: int, add_positives: bool = True):
-        keep = examples.docnos.map(len) >= n
-        if not keep.any():
-            raise PdlibError(f"no training query has {n} passages: lower n_passages or retrieve a deeper top-k")
-        self.frame = examples[keep].reset_index(drop=True)
-        self.dropped = int((~keep).sum())
-        self.query_text, self.doc_text, self.positives, self.n = query_text, doc_text, positives, n
-        self.add_positives = add_positives
-
-    @classmethod
-    def load(cls, examples: Path, dataset: str, n: int, style: str = "plain", add_positives: bool = True) -> "Examples":
-        """The examples parquet with the texts and labelled positives of `dataset` (ir_datasets id); style
-        "colbert" gives passages as `title | text` (data.passage_texts)."""
-        coll = data.load(dataset)
-        positives = coll.qrels[coll.qrels.relevance > 0].groupby("qid").docno.apply(set).to_dict()
-        return cls(read_frame(examples), dict(zip(coll.queries.qid, coll.queries.text)), coll.doc_text(style),
-                   positives, n, add_positives)
-
-    def _list(self, qid: str, docnos, scores) -> tuple[list[str], list[float], int]:
-        """(passages, teacher scores, position of the labelled positive or −1) of one query."""
-        docs, teacher = list(docnos), [float(x) for x in scores]
-        labelled = self.positives.get(qid, ())
-        pos = next((i for i, d in enumerate(docs) if d in labelled), -1)
-        if pos < 0 and labelled and self.add_positives:
-            docs.append(min(labelled))  # one labelled positive, the same in every process
-            teacher.append(float("nan"))
-            pos = len(docs) - 1
-        return docs, teacher, pos
-
-    def __len__(self) -> int:
-        return len(self.frame)
-
-    def order(self, seed: int, step: int, batch_size: int) -> np.ndarray:
-        """Row indices of batch `step`: epochs are seeded permutations, so any step is found from (seed, step)."""
-        start = step * batch_size
-        rows = []
-        while len(rows) < batch_size:
-            epoch, offset = divmod(start + len(rows), len(self))
-            perm = np.random.default_rng([seed, epoch]).permutation(len(self))
-            rows.extend(perm[offset: offset + batch_size - len(rows)].tolist())
-        return np.asarray(rows)
-
-    def batch(self, rows: np.ndarray) -> Batch:
-        sub = self.frame.iloc[rows]
-        lists = [self._list(q, d, t) for q, d, t in zip(sub.qid, sub.docnos, sub.teacher_scores)]
-        L = max(len(docs) for docs, _, _ in lists)
-        P = max(1, max(len(x) for x in sub.pair_i))
-
-        def pad(values, size, fill):
-            return [list(v) + [fill] * (size - len(v)) for v in values]
-        pi, pj = torch.tensor(pad(sub.pair_i, P, 0)), torch.tensor(pad(sub.pair_j, P, 0))
-        return Batch(queries=[self.query_text[q] for q in sub.qid],
-                     docs=[self.doc_text[d] if d else "" for docs, _, _ in lists for d in docs + [""] * (L - len(docs))],
-                     teacher=torch.tensor(pad([t for _, t, _ in lists], L, float("nan")), dtype=torch.float32),
-                     positive=torch.tensor([p for _, _, p in lists]), pair_i=pi, pair_j=pj,
-                     pair_probs=torch.tensor(pad(sub.pair_probs, P, 0.5), dtype=torch.float32),
-                     pair_mask=torch.tensor([[k < len(v) for k in range(P)] for v in sub.pair_i]),
-                     doc_mask=torch.tensor([[k < len(docs) for k in range(L)] for docs, _, _ in lists]))
-
-
-def batch_loss(student, batch: Batch, cfg: TrainConfig) -> dict[str, torch.Tensor]:
+def batch_loss(student, batch: Batch, cfg: TrainConfig, shares: tuple[float, float, float] = (1.0, 1.0, 1.0)
+               ) -> dict[str, torch.Tensor]:
     """L = L_CL + λ_KD·L_KD + λ_pair·L_pair of one batch (every term from pdlib.losses.total_loss).
 
     The student scores each query's L passages (B, L); with in-batch negatives (`cfg.in_batch`, the authors'
     ColBERT training) also every passage of the batch (B, B·L), and L_CL contrasts the labelled positive with
     the other queries' passages; without, with the query's own list. Queries without a labelled positive
     (`batch.positive` = −1) have no L_CL term; `use_cl=False` is L_ZS. Returns {'loss', 'cl', 'kd', 'pair',
-    'scores'} ('scores': the (B, L) student scores, detached, for display)."""
+    'scores'} ('scores': the (B, L) student scores, detached, for display). `shares` (cl, kd, pair) weigh the
+    terms inside 'loss' (a micro-batch's share of the batch, from `accumulate`); the parts stay unweighted."""
     n = len(batch.docs) // len(batch.queries)
     Q, D = student.encode(batch.queries, batch.docs)
     s = student.scores(Q, D, n)
@@ -177,9 +112,70 @@ def batch_loss(student, batch: Batch, cfg: TrainConfig) -> dict[str, torch.Tenso
     out = losses.total_loss(s, batch.teacher.to(dev), batch.pair_i.to(dev), batch.pair_j.to(dev),
                             batch.pair_probs.to(dev), batch.pair_mask.to(dev),
                             positive=batch.positive.to(dev) if cfg.use_cl else None, temperature=cfg.temperature,
-                            lambda_kd=cfg.lambda_kd, lambda_pair=cfg.lambda_pair, in_batch_scores=s_all,
+                            lambda_kd=cfg.lambda_kd * shares[1], lambda_pair=cfg.lambda_pair * shares[2],
+                            lambda_cl=shares[0], in_batch_scores=s_all,
                             doc_mask=None if batch.doc_mask is None else batch.doc_mask.to(dev))
     return {**out, "scores": s.detach()}
+
+
+def autocast(device: torch.device | str):
+    """bf16 autocast on a GPU (weights, gradients and optimizer stay fp32; bf16 needs no GradScaler); on the CPU
+    no autocast, so CPU training is fp32 exactly as before."""
+    if torch.device(device).type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def accumulate(student, batch: Batch, cfg: TrainConfig, bf16: bool | None = None) -> dict[str, torch.Tensor]:
+    """Forward and backward of one batch, in micro-batches of `cfg.micro_batch` queries whose gradients add up
+    in `.grad` (the caller zeroes them before and steps after). Returns the batch's logged parts (weighted sums
+    of the micro-batches' 'loss', 'cl', 'kd', 'pair') and the last micro-batch's 'scores'.
+
+    Each term is scaled by the micro-batch's share of what the whole batch averages over — queries for L_KD,
+    queries with a labelled positive for L_CL, sampled pairs for L_pair — so with in-batch negatives off the
+    accumulated gradient equals the whole batch's (tests/test_accumulation.py). With in-batch negatives on,
+    a micro-batch's L_CL sees only its own queries' passages as negatives (as the authors' ColBERT training,
+    which accumulates 2 steps of 16 queries): fewer negatives than one pass over the batch, so it differs.
+    bf16: autocast the forward pass and losses (None: on a GPU only)."""
+    device = next(student.parameters(), torch.empty(0)).device
+    context = autocast(device) if bf16 is None else (autocast("cuda") if bf16 else contextlib.nullcontext())
+    size = cfg.micro_batch or len(batch)
+    if size >= len(batch):  # one pass: exactly the whole-batch step (no shares, the same arithmetic)
+        with context:
+            parts = batch_loss(student, batch, cfg)
+        parts["loss"].backward()
+        return {k: v.detach() for k, v in parts.items()}
+    has_positive = max(1, int((batch.positive >= 0).sum()))
+    n_pairs = max(1, int(batch.pair_mask.sum()))
+    total = {}
+    for micro in batch.split(size):
+        shares = (int((micro.positive >= 0).sum()) / has_positive, len(micro) / len(batch),
+                  int(micro.pair_mask.sum()) / n_pairs)
+        with context:
+            parts = batch_loss(student, micro, cfg, shares)
+        parts["loss"].backward()  # frees this micro-batch's activations before the next one runs
+        for k, w in (("loss", 1.0), ("cl", shares[0]), ("kd", shares[1]), ("pair", shares[2])):
+            total[k] = total.get(k, 0.0) + w * parts[k].detach().float()
+        total["scores"] = parts["scores"]
+    return total
+
+
+def train_step(student, optimizer, scheduler, batch: Batch, cfg: TrainConfig, world: int = 1,
+               bf16: bool | None = None) -> dict[str, float]:
+    """One optimizer step on this rank's `batch`: accumulate, average gradients over the ranks, clip, step.
+    Returns the logged parts as floats (the one host synchronisation of a step). benchmarks/train_step.py
+    times exactly this."""
+    optimizer.zero_grad(set_to_none=True)
+    parts = accumulate(student, batch, cfg, bf16)
+    if world > 1:
+        for p in student.parameters():
+            if p.grad is not None:
+                torch.distributed.all_reduce(p.grad)
+                p.grad /= world
+    torch.nn.utils.clip_grad_norm_(student.parameters(), cfg.max_grad_norm)
+    optimizer.step()
+    scheduler.step()
+    return {k: float(parts[k]) for k in ("loss", "cl", "kd", "pair")}
 
 
 # --- the loop: resume, step, finish ---------------------------------------------------------------------
@@ -214,6 +210,7 @@ def make_job(folder: Path, cfg: TrainConfig, examples_path: Path, dataset: str) 
     job = {"config": asdict(cfg), "examples": paths.to_cache(examples_path), "dataset": dataset}
     if (folder / "job.json").exists():
         old = read_json(folder / "job.json")
+        old["config"] = asdict(TrainConfig.from_dict(old["config"]))  # a job written before a field was added
         if old != job:
             differ = sorted(k for k in set(old["config"]) | set(job["config"])
                             if old["config"].get(k) != job["config"].get(k))
@@ -248,19 +245,8 @@ def _resume(folder: Path, cfg: TrainConfig, device: str):
 def _step(student, optimizer, scheduler, ex: Examples, cfg: TrainConfig, step: int, rank: int, world: int) -> dict:
     """One optimizer step on batch `step` (this rank's slice); returns the logged row."""
     rows = ex.order(cfg.seed, step, cfg.batch_size)[rank::world]
-    parts = batch_loss(student, ex.batch(rows), cfg)
-    optimizer.zero_grad(set_to_none=True)
-    parts["loss"].backward()
-    if world > 1:
-        for p in student.parameters():
-            if p.grad is not None:
-                torch.distributed.all_reduce(p.grad)
-                p.grad /= world
-    torch.nn.utils.clip_grad_norm_(student.parameters(), cfg.max_grad_norm)
-    optimizer.step()
-    scheduler.step()
-    return {"step": step + 1, **{k: float(parts[k].detach()) for k in ("loss", "cl", "kd", "pair")},
-            "lr": scheduler.get_last_lr()[0]}
+    parts = train_step(student, optimizer, scheduler, ex.batch(rows), cfg, world)
+    return {"step": step + 1, **parts, "lr": scheduler.get_last_lr()[0]}
 
 
 def _finish(folder: Path, student, log: list[dict], ex: Examples, step: int) -> Path:

@@ -119,3 +119,48 @@ def test_cross_encoder_returns_raw_logits_in_order():
     q, p = ["aa", "a", "aaaa"], ["b", "bbb", "b"]
     out = teachers.cross_encoder_scores(Tok(), CE(), q, p, batch_size=2, progress=False)
     assert out.tolist() == [3 - 100.0, 4 - 100.0, 5 - 100.0]
+
+
+def _prompts(n: int = 11) -> list[str]:
+    """duoT5 prompts of different lengths from the synthetic corpus."""
+    from pdlib import data
+
+    coll = data.load("synthetic/tiny/train")
+    docs, queries = list(coll.docs.text), list(coll.queries.text)
+    return [teachers.prompt("duo-t5", queries[k % len(queries)], docs[k], " ".join(docs[k + 1: k + 2 + k % 3]))
+            for k in range(n)]
+
+
+def test_fused_attention_gives_the_eager_logits(session_data):
+    """T5 through SDPA with its position bias as an additive mask and scale 1: the same logits as transformers'
+    eager T5 (encoder self-attention with padding, decoder self- and cross-attention)."""
+    from pdlib import models
+
+    tok, eager = models.load_t5("tiny/t5")
+    _, fused = models.load_t5("tiny/t5")
+    assert teachers.fused_attention(fused) is fused
+    enc = tok(_prompts(6), padding=True, return_tensors="pt")
+    assert (enc.attention_mask == 0).any()  # padding is masked in both
+    dec = torch.zeros((6, 1), dtype=torch.long)
+    with torch.inference_mode():
+        want = eager(**enc, decoder_input_ids=dec, use_cache=False).logits
+        got = fused(**enc, decoder_input_ids=dec, use_cache=False).logits
+    torch.testing.assert_close(got, want, rtol=0, atol=1e-5)
+    with pytest.raises(ValueError, match="no T5 attention"):
+        teachers.fused_attention(torch.nn.Linear(2, 2))
+
+
+def test_fast_path_scores_like_the_reference_on_cpu(session_data):
+    """The GPU path's bookkeeping (sorted length buckets, a last batch filled with repeats, one transfer at the
+    end) on the CPU in fp32: the reference loop's scores, in input order."""
+    from pdlib import models
+
+    tok, model = models.load_t5("tiny/t5")
+    prompts = _prompts(11)
+    ref = teachers.t5_scores(tok, model, "duo-t5", prompts, batch_size=4, progress=False)
+    fast = teachers.t5_scores(tok, model, "duo-t5", prompts, batch_size=4, progress=False, fast=True, bucket=32)
+    teachers.fused_attention(model)
+    both = teachers.t5_scores(tok, model, "duo-t5", prompts, batch_size=4, progress=False, fast=True, bucket=16)
+    assert fast.dtype == np.float32 and len(fast) == 11 and len(set(ref.round(6))) > 1
+    np.testing.assert_allclose(fast, ref, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(both, ref, rtol=0, atol=1e-5)
