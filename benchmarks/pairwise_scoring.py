@@ -1,20 +1,26 @@
-"""Pairwise teacher throughput: pdlib's scorer vs the `generate(max_new_tokens=1)` approach.
+"""Pairwise teacher throughput: generate() as the authors score, pdlib's reference loop, and its GPU fast path.
 
-Same T5 model, same (query, passage, passage) prompts in duoT5's format:
-  baseline  tokenizer(..., padding="max_length", max_length=512) in input order, then
+Same T5 model, same (query, passage, passage) prompts in duoT5's format, paths compared:
+  generate  tokenizer(..., padding="max_length", max_length=512) in input order, then
             model.generate(max_new_tokens=1, output_scores=True) and softmax over the true/false scores
-            (how the authors' scoring script works)
-  pdlib     pdlib.teachers.t5_scores: inputs sorted by length, padded per batch, one forward pass of the
-            decoder's first step
-Prints pairs/s of both, their ratio (goal >= 2x on CPU) and the largest difference of the probabilities.
-On a GPU (bf16) it also prints model FLOP utilisation against the card's bf16 peak.
+            (how the authors' scoring script works); on by default for small/base, off for 3b (slow)
+  today     pdlib.teachers.t5_scores(fast=False): sorted by length, padded per batch, one decoder step, one
+            transfer per batch, eager attention (pdlib's only path before issue 17)
+  fast      t5_scores' GPU path: length buckets, full batches, pinned non-blocking copies, one transfer
+  fused     + teachers.fused_attention (SDPA with T5's position bias as additive mask)
+  compiled  + a compiled encoder (teachers.on_device(compile=True): torch.compile, dynamic shapes)
+Prints pairs/s, MFU against the bf16 matrix rate measured in the same run, the ratio to `today`, and the
+largest difference of the probabilities to `today`'s.
 
     python benchmarks/pairwise_scoring.py                     # CPU: a t5-small-sized model, 128 pairs
-    python benchmarks/pairwise_scoring.py --size base --pairs 4096 --batch-size 128   # duoT5-base size, GPU
+    python benchmarks/pairwise_scoring.py --quick             # CPU: 2 layers, 48 pairs, to check that it runs
+    python benchmarks/pairwise_scoring.py --size 3b --pairs 4096 --batch-size 128   # duoT5-3B shape, GPU
 
-Texts: MS MARCO passages and DL19 queries from ../shared/data/msmarco-dl19-mini (real lengths). The model
-is randomly initialised (no hub access here): throughput does not depend on the weights. The tokenizer is
-a BPE trained on those passages, so token counts are realistic.
+Texts: MS MARCO passages and DL19 queries from ../shared/data/msmarco-dl19-mini (real lengths; --shared to
+point elsewhere). The model is randomly initialised (no hub access here): throughput does not depend on the
+weights. The tokenizer is a BPE trained on those passages, so token counts are realistic. MFU counts the
+model's matrix FLOPs on the real (unpadded) tokens: encoder, the decoder's one step including its
+cross-attention keys and values over every encoder token, and the output layer; padding counts as waste.
 """
 from __future__ import annotations
 
@@ -26,10 +32,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from gpu_common import device_name, guarded, matmul_rate, sync
+
 SIZES = {  # T5 v1.0 shapes
     "small": dict(d_model=512, d_ff=2048, d_kv=64, num_layers=6, num_heads=8),
     "base": dict(d_model=768, d_ff=3072, d_kv=64, num_layers=12, num_heads=12),  # duoT5-base
+    "3b": dict(d_model=1024, d_ff=16384, d_kv=128, num_layers=24, num_heads=32),  # duoT5-3B (T5 v1.0 3B)
 }
+ROOT = Path(__file__).resolve().parents[1]
+DATA = [ROOT.parent / "shared" / "data" / "msmarco-dl19-mini", ROOT / "data" / "bench" / "msmarco-dl19-mini"]
 
 
 def load_texts(shared: Path, n_pairs: int, seed: int = 0):
@@ -40,7 +51,7 @@ def load_texts(shared: Path, n_pairs: int, seed: int = 0):
                   for i, j in rng.integers(len(docs), size=(n_pairs, 2))]
 
 
-def build(size: str, docs: list[str], attn: str | None = None):
+def build(size: str, docs: list[str], attn: str | None = None, layers: int | None = None):
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast, T5Config, T5ForConditionalGeneration
 
@@ -52,10 +63,25 @@ def build(size: str, docs: list[str], attn: str | None = None):
     tok.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", 1)])
     hf = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="</s>", unk_token="<unk>")
     torch.manual_seed(0)
-    cfg = T5Config(vocab_size=len(hf), pad_token_id=0, eos_token_id=1, decoder_start_token_id=0, **SIZES[size])
+    shape = dict(SIZES[size], **({"num_layers": layers} if layers else {}))
+    cfg = T5Config(vocab_size=len(hf), pad_token_id=0, eos_token_id=1, decoder_start_token_id=0, dropout_rate=0.0,
+                   **shape)
     if attn:
         cfg._attn_implementation = attn
+    if torch.cuda.is_available():  # initialise on the GPU: a 3B model's random init on the CPU takes minutes
+        with torch.device("cuda"):
+            model = T5ForConditionalGeneration(cfg)
+        return hf, model.to(dtype=torch.bfloat16).eval()
     return hf, T5ForConditionalGeneration(cfg).eval()
+
+
+def pair_flops(cfg, n: int) -> float:
+    """Matrix FLOPs of one pair of n real tokens: encoder, one decoder step, the output layer."""
+    d, inner, ff, layers = cfg.d_model, cfg.num_heads * cfg.d_kv, cfg.d_ff, cfg.num_layers
+    encoder = layers * (2 * n * (4 * d * inner + 2 * d * ff) + 4 * n * n * inner)
+    decoder = cfg.num_decoder_layers * (2 * (4 * d * inner + 2 * d * inner + 2 * d * ff)  # one token
+                                        + 2 * n * 2 * d * inner + 4 * n * inner)          # cross-attn K, V, scores
+    return encoder + decoder + 2 * d * cfg.vocab_size
 
 
 @torch.inference_mode()
@@ -73,7 +99,7 @@ def baseline(tok, model, prompts, batch_size, max_length=512):
     return np.concatenate(out)
 
 
-def timed(fn, sync):
+def timed(fn):
     sync()
     t0 = time.perf_counter()
     result = fn()
@@ -81,45 +107,97 @@ def timed(fn, sync):
     return result, time.perf_counter() - t0
 
 
+def unfuse(model) -> None:
+    """Undo teachers.fused_attention and a compiled encoder (benchmark only: the variants share one model)."""
+    for m in model.modules():
+        m.__dict__.pop("forward", None)
+    model.encoder._compiled_call_impl = None
+
+
 def main():
     from pdlib import teachers
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size", choices=sorted(SIZES), default="small")
+    ap.add_argument("--layers", type=int, help="fewer layers (encoder and decoder) than the size has; MFU counts them")
     ap.add_argument("--pairs", type=int, default=128)
     ap.add_argument("--batch-size", type=int, default=16)
-    ap.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data" / "msmarco-dl19-mini")
+    ap.add_argument("--big-batch", type=int, help="also time the last variant with this batch size")
+    ap.add_argument("--bucket", type=int, default=32, help="fast path: pad to a multiple of this many tokens")
+    ap.add_argument("--variants", nargs="+", default=["today", "fast", "fused", "compiled", "fused+compiled"],
+                    help="which pdlib paths to time (compiled ones need a GPU)")
+    ap.add_argument("--generate", action=argparse.BooleanOptionalAction, default=None,
+                    help="time the generate() baseline too (default: for small and base)")
+    ap.add_argument("--quick", action="store_true", help="CPU check: 2 layers of t5-small, 48 pairs")
+    ap.add_argument("--shared", type=Path, default=next((p for p in DATA if p.exists()), DATA[0]),
+                    help="folder with corpus.jsonl and queries.jsonl")
     ap.add_argument("--attn", default="eager", help="attention implementation: eager (pdlib's choice for T5) or sdpa")
-    ap.add_argument("--peak-tflops", type=float, default=989.0, help="bf16 dense peak of the GPU (H100 SXM: 989)")
     args = ap.parse_args()
-
-    docs, triples = load_texts(args.shared, args.pairs)
-    tok, model = build(args.size, docs, args.attn)
     gpu = torch.cuda.is_available()
-    if gpu:
-        model = model.to("cuda", dtype=torch.bfloat16)
-    sync = torch.cuda.synchronize if gpu else (lambda: None)
-    prompts = [teachers.prompt("duo-t5", q, a, b) for q, a, b in triples]
-    warm = prompts[: 4 * args.batch_size]  # a few shapes, so kernel selection is not timed
-    baseline(tok, model, warm, args.batch_size)
-    teachers.t5_scores(tok, model, "duo-t5", warm, args.batch_size, progress=False)
+    if args.quick:
+        args.size, args.layers, args.pairs, args.batch_size = "small", 2, 48, 8
+    if not gpu:
+        args.variants = [v for v in args.variants if "compiled" not in v]
+    run_generate = args.size != "3b" if args.generate is None else args.generate
 
-    p_base, t_base = timed(lambda: baseline(tok, model, prompts, args.batch_size), sync)
-    p_ours, t_ours = timed(lambda: teachers.t5_scores(tok, model, "duo-t5", prompts, args.batch_size, 512,
-                                                    progress=False), sync)
-    lengths = [min(512, len(ids)) for ids in tok(prompts).input_ids]
-    device = torch.cuda.get_device_name() if gpu else f"CPU ({torch.get_num_threads()} threads)"
-    print(f"device: {device}; model: T5-{args.size} {sum(p.numel() for p in model.parameters()) / 1e6:.0f}M "
-          f"params, {'bf16' if gpu else 'fp32'}; {len(prompts)} pairs, mean {np.mean(lengths):.0f} tokens")
-    print(f"baseline generate(max_new_tokens=1), pad to 512: {len(prompts) / t_base:9.1f} pairs/s")
-    print(f"pdlib one decoder step, sorted dynamic padding: {len(prompts) / t_ours:9.1f} pairs/s")
-    print(f"speed-up: {t_base / t_ours:.2f}x   max |Δp|: {np.abs(p_base - p_ours).max():.2e}")
-    if gpu:
-        enc_params = sum(p.numel() for n, p in model.named_parameters() if n.startswith("encoder."))
-        dec_params = sum(p.numel() for n, p in model.named_parameters() if n.startswith("decoder."))
-        flops = sum(2 * enc_params * n + 2 * dec_params for n in lengths)  # weights only: a lower bound
-        print(f"pdlib achieved {flops / t_ours / 1e12:.1f} TFLOP/s = MFU {flops / t_ours / 1e12 / args.peak_tflops:.1%} "
-              f"of {args.peak_tflops:.0f} TFLOP/s bf16 peak")
+    rate = matmul_rate()
+    docs, triples = load_texts(args.shared, args.pairs)
+    tok, model = build(args.size, docs, args.attn, args.layers)
+    prompts = [teachers.prompt("duo-t5", q, a, b) for q, a, b in triples]
+    lengths = np.array([min(512, len(ids)) for ids in tok(prompts).input_ids])
+    flops = sum(pair_flops(model.config, n) for n in lengths)
+    print(f"device: {device_name()}; torch {torch.__version__}; matrix rate {rate:.3g} TFLOP/s "
+          f"({'bf16 8192³' if gpu else 'fp32 1024³, CPU'})")
+    print(f"model: T5-{args.size} shape, {model.config.num_layers} layers, "
+          f"{sum(p.numel() for p in model.parameters()) / 1e6:.0f}M params, {'bf16' if gpu else 'fp32'}; "
+          f"{len(prompts)} pairs, tokens mean {lengths.mean():.0f} (min {lengths.min()}, max {lengths.max()}); "
+          f"batch {args.batch_size}; {flops / len(prompts) / 1e9:.0f} GFLOP per pair", flush=True)
+
+    results: dict[str, tuple[float, np.ndarray]] = {}
+
+    def report(key, label, probs, seconds, extra=""):
+        pps = len(prompts) / seconds
+        line = f"{label:<36} {pps:9.1f} pairs/s  {flops / seconds / 1e12:7.3g} TFLOP/s  MFU {flops / seconds / 1e12 / rate:6.1%}"
+        if "today" in results:
+            ref_pps, ref_p = results["today"]
+            line += f"  {pps / ref_pps:5.2f}x  max |Δp| {np.nanmax(np.abs(probs - ref_p)):.1e}"
+        nan = int(np.isnan(probs).sum())
+        print(line + (f"  ({nan} NaN)" if nan else "") + extra, flush=True)
+        results[key] = (pps, probs)
+
+    def variant(key, label, fast, batch_size=args.batch_size):
+        score = lambda: teachers.t5_scores(tok, model, "duo-t5", prompts, batch_size, 512, progress=False,  # noqa: E731
+                                           fast=fast, bucket=args.bucket)
+        _, first = timed(score)  # warm-up over every shape (compiles, if compiled)
+        probs, seconds = timed(score)
+        report(key, label, probs, seconds, f"   (first pass {first:.1f} s)")
+
+    if "today" in args.variants:  # the reference of every ratio: first
+        guarded("today", lambda: variant("today", "today: t5_scores, reference loop", fast=False))
+    if run_generate:
+        guarded("generate", lambda: report("generate", "generate(max_new_tokens=1), pad 512",
+                                           *timed(lambda: baseline(tok, model, prompts, args.batch_size))))
+    if "fast" in args.variants:
+        guarded("fast", lambda: variant("fast", "fast: buckets, pinned, 1 transfer", fast=True))
+    if "fused" in args.variants:
+        teachers.fused_attention(model)
+        guarded("fused", lambda: variant("fused", "fast + fused SDPA attention", fast=True))
+        unfuse(model)
+    for name in ("compiled", "fused+compiled"):
+        if name in args.variants:
+            torch._dynamo.reset()
+            teachers.on_device(model, fused=name.startswith("fused"), compile=True)
+            guarded(name, lambda: variant(name, f"fast + {name.replace('+', ' + ')} encoder", True))
+            if args.big_batch:
+                guarded(f"{name} {args.big_batch}", lambda: variant(f"{name} {args.big_batch}",
+                                                                     f"  the same, batch {args.big_batch}", True,
+                                                                     args.big_batch))
+            unfuse(model)
+    if "today" in results and len(results) > 1:
+        best = max((v[0], k) for k, v in results.items())
+        print(f"best: {best[1]}: {best[0]:.1f} pairs/s = {best[0] / results['today'][0]:.2f}x today's path, "
+              f"MFU {flops / (len(prompts) / best[0]) / 1e12 / rate:.1%}"
+              + (" (goal >= 55 %)" if gpu else ""))
 
 
 if __name__ == "__main__":

@@ -19,8 +19,9 @@ On a GPU the forward pass and the losses run under bf16 autocast (fp32 master we
 no loss scaling); on the CPU everything stays fp32. `micro_batch` cuts each rank's queries into micro-batches
 whose gradients accumulate before the one optimizer step (`accumulate`), and `grad_checkpointing` recomputes
 activations in the backward pass: the paper's batch of 32 queries x 64 passages x 180 tokens then fits one
-80 GB GPU (bf16, 16 queries a micro-batch), and on N GPUs each rank takes 32/N queries in micro-batches, so the
-effective batch stays micro_batch x accumulation steps x N = batch_size.
+80 GB GPU (bf16, 8 queries a micro-batch; 16 take about 78 GB), and on N GPUs each rank takes 32/N queries in
+micro-batches, so the effective batch stays micro_batch x accumulation steps x N = batch_size. In-batch
+negatives stay inside a micro-batch (the authors' ColBERT training accumulates 2 steps the same way).
 """
 from __future__ import annotations
 
@@ -151,7 +152,7 @@ def accumulate(student, batch: Batch, cfg: TrainConfig, bf16: bool | None = None
     for micro in batch.split(size):
         shares = (int((micro.positive >= 0).sum()) / has_positive, len(micro) / len(batch),
                   int(micro.pair_mask.sum()) / n_pairs)
-        with context:
+        with context:  # in-batch negatives (cfg.in_batch): this micro-batch's passages only
             parts = batch_loss(student, micro, cfg, shares)
         parts["loss"].backward()  # frees this micro-batch's activations before the next one runs
         for k, w in (("loss", 1.0), ("cl", shares[0]), ("kd", shares[1]), ("pair", shares[2])):
