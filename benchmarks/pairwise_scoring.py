@@ -123,7 +123,7 @@ def main():
     ap.add_argument("--pairs", type=int, default=128)
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--big-batch", type=int, help="also time the last variant with this batch size")
-    ap.add_argument("--bucket", type=int, default=32, help="fast path: pad to a multiple of this many tokens")
+    ap.add_argument("--bucket", type=int, default=16, help="fast path: pad to a multiple of this many tokens")
     ap.add_argument("--variants", nargs="+", default=["today", "fast", "fused", "compiled", "fused+compiled"],
                     help="which pdlib paths to time (compiled ones need a GPU)")
     ap.add_argument("--generate", action=argparse.BooleanOptionalAction, default=None,

@@ -46,8 +46,8 @@ class ColBERTShaped(torch.nn.Module):
         return torch.nn.functional.normalize(out, p=2, dim=2)
 
     def encode(self, queries: list[int], docs: list[int]):
-        q_ids, d_ids = self.query_ids[queries], self.doc_ids[docs]
-        d_mask = self.doc_mask[docs]
+        q, d = slice(queries[0], queries[-1] + 1), slice(docs[0], docs[-1] + 1)  # consecutive rows: no copy
+        q_ids, d_ids, d_mask = self.query_ids[q], self.doc_ids[d], self.doc_mask[d]
         return self._vectors(q_ids, torch.ones_like(q_ids)), (self._vectors(d_ids, d_mask), d_mask.bool())
 
     def scores(self, Q, D, n: int, all_pairs: bool = False):

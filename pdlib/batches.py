@@ -6,6 +6,7 @@ cuts it into micro-batches for gradient accumulation (pdlib.train.accumulate).
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,15 @@ class Batch:
 
     def __len__(self) -> int:
         return len(self.queries)
+
+    def to(self, device) -> "Batch":
+        """The batch with its tensors on `device`: on a GPU from pinned memory without blocking (a pageable copy
+        would wait for the GPU); elsewhere the batch itself."""
+        if torch.device(device).type != "cuda":
+            return self
+        return dataclasses.replace(self, **{f.name: getattr(self, f.name).pin_memory().to(device, non_blocking=True)
+                                            for f in dataclasses.fields(self)
+                                            if isinstance(getattr(self, f.name), torch.Tensor)})
 
     def split(self, size: int) -> list["Batch"]:
         """Micro-batches of `size` queries (the last may be smaller), each with its queries' passages, teacher

@@ -83,12 +83,15 @@ def _device_of(model) -> torch.device:
 
 @torch.inference_mode()
 def t5_scores(tokenizer, model, kind: str, texts: list[str], batch_size: int = 32, max_length: int = 512,
-              progress: bool = True, fast: bool | None = None, bucket: int = 32) -> np.ndarray:
+              progress: bool = True, fast: bool | None = None, bucket: int = 16) -> np.ndarray:
     """Score prompts with one decoder step of a T5 model; returns one float per prompt, in input order.
 
     fast (None: on a GPU): the GPU path of the module docstring, every batch `batch_size` rows (the last one
-    filled up with repeats) padded to a multiple of `bucket` tokens; False: the reference loop (per-batch
-    padding to a multiple of 8, one transfer per batch), which the CPU always takes by default."""
+    filled up with repeats) padded to a multiple of `bucket` tokens (16: on MS MARCO duoT5 prompts at batch 128,
+    9 % padding against 14 % at 32; a compiled encoder has dynamic shapes, so finer buckets cost no
+    recompiles). With no synchronisation in the loop the host builds batch k+1 while the GPU runs batch k.
+    False: the reference loop (per-batch padding to a multiple of 8, one transfer per batch), which the CPU
+    takes by default."""
     pos_id, neg_id = answer_token_ids(tokenizer, kind)
     device = _device_of(model)
     # tokenize everything in one call (the Rust tokenizer encodes a batch in parallel), then sort by token

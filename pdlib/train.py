@@ -143,15 +143,15 @@ def accumulate(student, batch: Batch, cfg: TrainConfig, bf16: bool | None = None
     size = cfg.micro_batch or len(batch)
     if size >= len(batch):  # one pass: exactly the whole-batch step (no shares, the same arithmetic)
         with context:
-            parts = batch_loss(student, batch, cfg)
+            parts = batch_loss(student, batch.to(device), cfg)
         parts["loss"].backward()
         return {k: v.detach() for k, v in parts.items()}
     has_positive = max(1, int((batch.positive >= 0).sum()))
     n_pairs = max(1, int(batch.pair_mask.sum()))
+    micros = [(m.to(device), (int((m.positive >= 0).sum()) / has_positive, len(m) / len(batch),
+                              int(m.pair_mask.sum()) / n_pairs)) for m in batch.split(size)]  # shares on the host
     total = {}
-    for micro in batch.split(size):
-        shares = (int((micro.positive >= 0).sum()) / has_positive, len(micro) / len(batch),
-                  int(micro.pair_mask.sum()) / n_pairs)
+    for micro, shares in micros:
         with context:  # in-batch negatives (cfg.in_batch): this micro-batch's passages only
             parts = batch_loss(student, micro, cfg, shares)
         parts["loss"].backward()  # frees this micro-batch's activations before the next one runs
