@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 17's GPU measurements in one go (about 5 minutes on one H100/H200, at most 7 with the timeouts below):
+# Issue 17's GPU measurements in one go (about 5 minutes on one H100/H200; the timeouts below cap it at 7):
 #   1. which SDPA kernels take an additive bias (T5's position bias) at the 3B attention shape, and their speed
 #   2. benchmarks/train_step.py: the Table 7 ColBERT step, today's fp32 path vs bf16 + micro-batches
 #   3. benchmarks/pairwise_scoring.py --size 3b: duoT5-3B-shaped scoring, today's path vs the fast paths
@@ -24,7 +24,7 @@ DATA=data/bench/msmarco-dl19-mini
   python3 -c "import sys, torch, transformers, tokenizers, huggingface_hub as h; print('python', sys.version.split()[0], \
 'torch', torch.__version__, 'transformers', transformers.__version__, transformers.__file__, 'tokenizers', \
 tokenizers.__version__, 'huggingface_hub', h.__version__)"
-  timeout 60 python3 - <<'EOF'
+  timeout 45 python3 - <<'EOF'
 import time, torch, torch.nn.functional as F
 from torch.nn.attention import SDPBackend, sdpa_kernel
 B, H, n, d = 128, 32, 160, 128  # duoT5-3B: 32 heads of 128, a 160-token bucket
@@ -50,8 +50,8 @@ except Exception as e:  # a private function: its signature may move
 EOF
 } 2>&1 | tee "$OUT/env.txt"
 
-timeout 150 python3 benchmarks/train_step.py 2>&1 | tee "$OUT/train_step.txt"
-timeout 330 python3 benchmarks/pairwise_scoring.py --size 3b --pairs 4096 --batch-size 128 --big-batch 256 \
+timeout 120 python3 benchmarks/train_step.py 2>&1 | tee "$OUT/train_step.txt"
+timeout 240 python3 benchmarks/pairwise_scoring.py --size 3b --pairs 4096 --batch-size 128 --big-batch 256 \
   --shared $DATA 2>&1 | tee "$OUT/pairwise_3b.txt"
 echo "=== summary"
 grep -h -E "^(device|fp32|bf16|best|today|fast|  the same|model|SDPA|default)" "$OUT"/env.txt "$OUT"/train_step.txt \

@@ -107,7 +107,7 @@ def run_variant(name, args, bert_cfg, batch_size, micro, bf16, tf32=False, ckpt=
     qps = batch_size * args.steps / (time.perf_counter() - t0)
     flops = flops_per_query(bert_cfg, args.query_len, args.doc_len, args.passages, args.dim, micro or batch_size)
     line = (f"{name:<44} {batch_size:>3} = {micro or batch_size:>2} x {batch_size // (micro or batch_size)}"
-            f" {qps:8.2f} q/s {peak_gb():7.1f} GB  {flops * qps / 1e12:7.1f} TFLOP/s")
+            f" {qps:8.2f} q/s {peak_gb():7.1f} GB  {flops * qps / 1e12:7.3g} TFLOP/s")
     if rate:
         line += f"  MFU {flops * qps / 1e12 / rate:5.1%}"
     if base:
