@@ -124,6 +124,7 @@ def main():
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--big-batch", type=int, help="also time the first compiled variant with this batch size")
     ap.add_argument("--bucket", type=int, default=16, help="fast path: pad to a multiple of this many tokens")
+    ap.add_argument("--static-bucket", type=int, default=48, help="the static variant: its bucket (one graph each)")
     ap.add_argument("--variants", nargs="+", default=["today", "fast", "fused", "compiled", "fused+compiled"],
                     help="which pdlib paths to time (compiled ones need a GPU)")
     ap.add_argument("--generate", action=argparse.BooleanOptionalAction, default=None,
@@ -165,9 +166,9 @@ def main():
         print(line + (f"  ({nan} NaN)" if nan else "") + extra, flush=True)
         results[key] = (pps, probs)
 
-    def variant(key, label, fast, batch_size=args.batch_size):
+    def variant(key, label, fast, batch_size=args.batch_size, bucket=args.bucket):
         score = lambda: teachers.t5_scores(tok, model, "duo-t5", prompts, batch_size, 512, progress=False,  # noqa: E731
-                                           fast=fast, bucket=args.bucket)
+                                           fast=fast, bucket=bucket)
         _, first = timed(score)  # warm-up over every shape (compiles, if compiled)
         probs, seconds = timed(score)
         report(key, label, probs, seconds, f"   (first pass {first:.1f} s)")
@@ -183,6 +184,13 @@ def main():
         teachers.fused_attention(model)
         guarded("fused", lambda: variant("fused", "fast + fused SDPA attention", fast=True))
         unfuse(model)
+    if "static" in args.variants:  # one graph per padded length: lengths in buckets of --static-bucket tokens
+        torch._dynamo.reset()
+        teachers.on_device(model, compile="static")
+        guarded("static", lambda: variant("static", f"fast + static compile, buckets of {args.static_bucket}", True,
+                                          bucket=args.static_bucket))
+        torch._dynamo.reset()
+        unfuse(model)  # back to eager for the variants below
     big_batch = args.big_batch
     for name in ("fused+compiled", "compiled"):  # the likely best first: a time limit cuts the other
         if name in args.variants:

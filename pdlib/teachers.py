@@ -162,21 +162,27 @@ def cross_encoder_scores(tokenizer, model, queries: list[str], passages: list[st
     return out
 
 
-def on_device(model, fused: bool = False, compile: bool = False):
+def on_device(model, fused: bool = False, compile: bool | str = False):
     """Move a teacher to the GPU in bf16 when there is one (CPU stays fp32 and eager). With compile=True a T5
     teacher's encoder is compiled (torch.compile with dynamic shapes: one compilation, about a minute at 3B,
     serves every length bucket and batch size); fused=True routes its attention through `fused_attention`.
 
     Measured on one H200 at duoT5-3B's shape (benchmarks/gpu_check.sh, 2026-11-26; 4,096 pairs of mean 141
     tokens, batch 128): eager 672 pairs/s, fused 517 (slower: the bias is materialised per layer), fused and
-    compiled 728, compiled 847 (44% MFU). Hence compiled, not fused, is the fast choice; both stay opt-in."""
+    compiled 728, compiled 847 (44% MFU). Hence compiled, not fused, is the fast choice; both stay opt-in. compile="static"
+    compiles one graph per padded length instead (use t5_scores' `bucket` to keep the lengths few); measured in a
+    second run on the same kind of card, buckets of 48 tokens: 686 pairs/s (36% MFU) against that run's 653
+    today, slower than the dynamic compile."""
     if not torch.cuda.is_available():
         return model
     model = model.to("cuda", dtype=torch.bfloat16)
     if _t5_attentions(model):
         if fused:
             fused_attention(model)
-        if compile:
+        if compile == "static":  # one graph per padded length (t5_scores' buckets): slower to start, faster
+            torch._dynamo.config.cache_size_limit = max(torch._dynamo.config.cache_size_limit, 64)
+            model.encoder.compile(dynamic=False)
+        elif compile:
             model.encoder.compile(dynamic=True)
     return model
 
