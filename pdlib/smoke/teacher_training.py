@@ -82,33 +82,39 @@ def _query_lists(seed: int, list_size: int = 8):
     return [(qt, topic, qid) for qid, qt, topic in zip(q.qid, q.text, q.topic)], sample, rng
 
 
-def _optimizer(model, lr: float, steps: int):
-    """AdamW with linear warm-up over the first 10% of steps (post-LN transformers trained from scratch)."""
+def _training(model, steps: int, batch_queries: int, lr: float, seed: int, desc: str, progress: bool):
+    """The loop both teachers share: seeds, then yields (step, queries, their lists, rng, update) `steps` times;
+    `update(loss)` takes one AdamW step (linear warm-up over the first 10% of steps, as post-LN transformers
+    trained from scratch need; gradients clipped at norm 1, against spikes)."""
+    torch.manual_seed(seed)
+    queries, sample, rng = _query_lists(seed)
     opt = torch.optim.AdamW(model.parameters(), lr=lr)
     warm = max(1, steps // 10)
-    return opt, torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warm))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warm))
+
+    def update(loss: torch.Tensor) -> None:
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+
+    model.train()
+    for step in tqdm(range(steps), desc=desc, disable=not progress):
+        batch = [queries[i] for i in rng.choice(len(queries), batch_queries, replace=False)]
+        yield step, batch, [sample(qid, topic) for _, topic, qid in batch], rng, update
 
 
 def train_cross_encoder(tokenizer, model, steps: int = 3000, batch_queries: int = 32, lr: float = 1e-3,
                         seed: int = 0, progress: bool = True):
     """Graded binary cross-entropy (target grade / 2) of a one-logit cross-encoder on the synthetic queries."""
-    torch.manual_seed(seed)
-    queries, sample, rng = _query_lists(seed)
-    opt, sched = _optimizer(model, lr, steps)
-    model.train()
-    for _ in tqdm(range(steps), desc="train tiny cross-encoder", disable=not progress):
-        batch = [queries[i] for i in rng.choice(len(queries), batch_queries, replace=False)]
-        lists = [sample(qid, topic) for _, topic, qid in batch]
+    for _, batch, lists, _, update in _training(model, steps, batch_queries, lr, seed, "train tiny cross-encoder",
+                                                progress):
         enc = tokenizer([qt for (qt, _, _), lst in zip(batch, lists) for _ in lst],
                         [t for lst in lists for t, _ in lst], padding=True, return_tensors="pt")
         scores = model(**enc).logits[:, 0]
         grades = torch.tensor([g for lst in lists for _, g in lst], dtype=torch.float32)
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(scores, grades / 2)
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)  # post-LN from scratch: no spikes
-        opt.step()
-        sched.step()
+        update(torch.nn.functional.binary_cross_entropy_with_logits(scores, grades / 2))
     return model.eval()
 
 
@@ -129,14 +135,9 @@ def train_t5_teacher(tokenizer, model, steps: int = 3600, batch_queries: int = 3
     """Multi-task training of one tiny T5 on the four prompt formats (monoT5, duoT5, Appendix C.1 Yes/No
     and A/B), so the same stand-in can play monoT5, duoT5 and the instruction-following LLM. The steps cycle
     through `T5_SCHEDULE`; the pointwise tasks teach the relevance features the pairwise ones compare."""
-    torch.manual_seed(seed)
-    queries, sample, rng = _query_lists(seed)
-    opt, sched = _optimizer(model, lr, steps)
-    model.train()
-    for step in tqdm(range(steps), desc="train tiny T5 teacher", disable=not progress):
+    for step, batch, lists, rng, update in _training(model, steps, batch_queries, lr, seed, "train tiny T5 teacher",
+                                                     progress):
         kind = T5_SCHEDULE[step % len(T5_SCHEDULE)]
-        batch = [queries[i] for i in rng.choice(len(queries), batch_queries, replace=False)]
-        lists = [sample(qid, topic) for _, topic, qid in batch]
         if kind in ("mono-t5", "llm-point"):
             prompts = [teachers.prompt(kind, qt, t) for (qt, _, _), lst in zip(batch, lists) for t, _ in lst]
             margin = _t5_margin(tokenizer, model, kind, prompts)
@@ -153,9 +154,5 @@ def train_t5_teacher(tokenizer, model, steps: int = 3600, batch_queries: int = 3
                     targets.append(1.0 if gi > gj else 0.0)
             margin = _t5_margin(tokenizer, model, kind, prompts)
             loss = torch.nn.functional.binary_cross_entropy_with_logits(margin, torch.tensor(targets))
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)  # post-LN from scratch: no spikes
-        opt.step()
-        sched.step()
+        update(loss)
     return model.eval()
