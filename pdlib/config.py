@@ -22,7 +22,7 @@ import yaml
 
 from . import PdlibError, paths
 
-PROFILES = ("smoke", "small", "paper")
+PROFILES = ("smoke", "small", "medium", "paper")
 NOTEBOOKS = ("01_retrieve", "02_pointwise", "03_pairwise", "04_distill", "05_eval_beir", "06_domain_adapt")
 
 _TYPES = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,),
@@ -111,6 +111,14 @@ def resolve(notebook: str, profile: str = "smoke", overrides: dict[str, Any] | N
     for name, value in params.items():
         _check_type(notebook, name, value, declared[name]["inferred_type_name"])
     return params
+
+
+def effective(notebook: str, profile: str = "smoke", overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Every parameter's value in a run of `notebook`: its declared defaults updated with `resolve`'s values."""
+    import ast
+
+    values = {k: ast.literal_eval(v["default"]) for k, v in declared_parameters(notebook).items()}
+    return {**values, **resolve(notebook, profile, overrides)}
 
 
 def check_overrides(notebooks: list[str], overrides: dict[str, Any]) -> None:

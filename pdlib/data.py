@@ -218,6 +218,20 @@ def canonical_id(dataset_id: str) -> str:
     return _NAMESPACES[prefix](dataset_id) if prefix else dataset_id
 
 
+def corpus_id(dataset_id: str) -> str:
+    """The id of the corpus a dataset's passages come from (MS MARCO dev/DL19/DL20 share one index)."""
+    setup_ir_datasets()
+    import ir_datasets
+
+    if dataset_id.startswith(SPLIT_PREFIX):
+        return corpus_id(_split_parts(dataset_id)[3])
+    canon = canonical_id(dataset_id)
+    try:
+        return ir_datasets.docs_parent_id(canon)
+    except Exception:  # ids registered by pdlib (synthetic, SQuAD) name their own corpus
+        return canon
+
+
 def _irds(dataset_id: str):
     setup_ir_datasets()
     import ir_datasets

@@ -72,17 +72,7 @@ def target_note(train_dataset: str, test_dataset: str) -> str:
     return ""
 
 
-def corpus_id(dataset_id: str) -> str:
-    """The id of the corpus a dataset's passages come from (MS MARCO dev/DL19/DL20 share one index)."""
-    import ir_datasets
-
-    if dataset_id.startswith(data.SPLIT_PREFIX):
-        return corpus_id(data._split_parts(dataset_id)[3])
-    canon = data.canonical_id(dataset_id)
-    try:
-        return ir_datasets.docs_parent_id(canon)
-    except Exception:  # ids registered by pdlib (synthetic, SQuAD) name their own corpus
-        return canon
+corpus_id = data.corpus_id  # kept here too: callers name it evalsets.corpus_id
 
 
 def run_eval(es: EvalSet, retriever: str, model: str, k: int = 100, batch_size: int = 64,

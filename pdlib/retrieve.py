@@ -24,6 +24,47 @@ def encode(model, texts: list[str], batch_size: int = 64, normalize: bool = Fals
     return np.ascontiguousarray(emb, dtype=np.float32)
 
 
+def encode_passages(model, texts: list[str], batch_size: int = 64, normalize: bool = False, progress: bool = True,
+                    doc_maxlen: int | None = None) -> np.ndarray:
+    """`encode` with passages cut at doc_maxlen tokens (as ColBERT's), or at the model's own limit if shorter."""
+    own = getattr(model, "max_seq_length", None)
+    if own is None or not doc_maxlen:
+        return encode(model, texts, batch_size, normalize, progress)
+    model.max_seq_length = min(own, doc_maxlen)
+    try:
+        return encode(model, texts, batch_size, normalize, progress)
+    finally:
+        model.max_seq_length = own
+
+
+@cache.stage("doc_embeddings", "docs.npz", model="model_id", dataset="corpus", ignore=("docs", "batch_size", "progress"))
+def doc_embeddings(model_id: str, corpus: str, doc_maxlen: int, docs: pd.DataFrame, batch_size: int = 64,
+                   progress: bool = True, workdir: Path | None = None) -> None:
+    """A dual encoder's passage embeddings of one corpus, computed once and shared by every run that searches it
+    (01's, 04's evaluations, 05, 06). Holds `emb` and the `docnos` of its rows (see `corpus_embeddings`)."""
+    from . import models
+    from .atomic import atomic_path
+
+    model = models.load_bi_encoder(model_id)
+    normalize = getattr(model, "similarity_fn_name", None) == "cosine"
+    emb = encode_passages(model, docs.text.tolist(), batch_size, normalize, progress, doc_maxlen)
+    with atomic_path(workdir / "docs.npz") as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, emb=emb, docnos=docs.docno.to_numpy().astype(str))
+
+
+def corpus_embeddings(model_id: str, corpus: str, doc_maxlen: int, docs: pd.DataFrame, batch_size: int = 64,
+                      progress: bool = True) -> np.ndarray:
+    """`doc_embeddings` in the row order of `docs` (another split of the corpus may have listed them otherwise)."""
+    with np.load(doc_embeddings(model_id, corpus, doc_maxlen, docs, batch_size, progress).path) as z:
+        emb, stored = z["emb"], pd.Index(z["docnos"])
+    rows = stored.get_indexer(docs.docno.astype(str))
+    if (rows < 0).any():
+        raise PdlibError(f"corpus id {corpus} names two passage sets: its cached embeddings lack "
+                         f"{int((rows < 0).sum())} of these passages. Give the other set its own corpus id.")
+    return emb[rows]
+
+
 def build_index(doc_emb: np.ndarray, index: str = "flat", nlist: int | None = None, hnsw_m: int = 32):
     """A faiss inner-product index over document embeddings: flat (exact) | hnsw | ivf."""
     import faiss
@@ -65,13 +106,16 @@ class DenseIndex:
     """
 
     def __init__(self, model, docs: pd.DataFrame, batch_size: int = 64, index: str = "flat",
-                 normalize: bool | None = None, progress: bool = True):
+                 normalize: bool | None = None, progress: bool = True, doc_maxlen: int | None = None,
+                 doc_emb: np.ndarray | None = None):
         if len(docs) == 0:
             raise PdlibError("DenseIndex needs at least one document")
         self.model, self.batch_size, self.progress = model, batch_size, progress
         self.normalize = (getattr(model, "similarity_fn_name", None) == "cosine") if normalize is None else normalize
         self.docnos = docs.docno.to_numpy()
-        self.index = build_index(encode(model, docs.text.tolist(), batch_size, self.normalize, progress), index)
+        if doc_emb is None:
+            doc_emb = encode_passages(model, docs.text.tolist(), batch_size, self.normalize, progress, doc_maxlen)
+        self.index = build_index(doc_emb, index)
 
     def search(self, queries: pd.DataFrame, k: int = 100) -> pd.DataFrame:
         if len(queries) == 0:
@@ -129,7 +173,7 @@ def first_stage(retriever: str, model_id: str, docs: pd.DataFrame, corpus_id: st
 
     if retriever not in ("dense", "colbert"):
         raise PdlibError(f"unknown retriever {retriever!r}: use 'dense' (faiss) or 'colbert' (PLAID)")
-    options = {"index": faiss_index} if retriever == "dense" else \
+    options = {"index": faiss_index, "doc_maxlen": doc_maxlen} if retriever == "dense" else \
         {"nbits": nbits, "doc_maxlen": doc_maxlen, "query_maxlen": query_maxlen}
     searcher = None
 
@@ -137,8 +181,10 @@ def first_stage(retriever: str, model_id: str, docs: pd.DataFrame, corpus_id: st
         nonlocal searcher
         if searcher is None:
             if retriever == "dense":
+                emb = corpus_embeddings(str(model_id), data.corpus_id(corpus_id), doc_maxlen, docs, batch_size,
+                                        progress)
                 searcher = DenseIndex(models.load_bi_encoder(model_id), docs, batch_size, faiss_index,
-                                      progress=progress).search
+                                      progress=progress, doc_emb=emb).search
             else:
                 from . import plaid
 

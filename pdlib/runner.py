@@ -55,6 +55,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", default="", help="comma-separated notebooks to run, e.g. 03 or 01,02")
     ap.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
                     help="override one parameter for the selected notebooks (YAML value)")
+    ap.add_argument("--plan", action="store_true", help="print the work of each notebook and its estimated time "
+                    "on this CPU and on one H100, run nothing (pdlib.plan)")
+    ap.add_argument("--probe", action="store_true", help="with --plan: measure this machine's throughput first "
+                    "(about 20 s) instead of using the committed figures")
     args = ap.parse_args(argv)
     try:
         chosen = [config.match_notebook(s) for s in args.only.split(",") if s.strip()] or list(config.NOTEBOOKS)
@@ -62,6 +66,11 @@ def main(argv: list[str] | None = None) -> int:
         config.check_overrides(chosen, overrides)
         for name in chosen:  # validate everything before running anything
             config.resolve(name, args.profile, overrides)
+        if args.plan:
+            from . import plan
+
+            print(plan.report(args.profile, overrides, chosen, plan.probe() if args.probe else None))
+            return 0
         for name in chosen:
             t0 = time.perf_counter()
             print(f"[run_all] {name} (profile {args.profile})", flush=True)

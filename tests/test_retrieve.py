@@ -64,3 +64,33 @@ def test_trec_run_roundtrip(tmp_path):
     run = retrieve.dense_retrieve(model, docs, queries, k=5, progress=False)
     back = retrieve.read_trec_run(retrieve.write_trec_run(run, tmp_path / "r.trec"))
     assert back[["qid", "docno", "rank"]].equals(run[["qid", "docno", "rank"]].reset_index(drop=True))
+
+
+def test_a_corpus_is_encoded_once_per_model_and_length(fresh_data, monkeypatch):
+    """Runs with other queries or depths reuse one cached encoding of the corpus (stage doc_embeddings), in the
+    caller's row order; another doc_maxlen is another encoding, and it cuts passages there."""
+    from pdlib import models
+
+    enc, docs, queries = _setup(n_docs=50, n_q=5)
+    enc.max_seq_length, seen = 256, []
+    orig = enc.encode
+
+    def counting(texts, **kw):
+        if texts and texts[0].startswith("doc"):
+            seen.append(enc.max_seq_length)
+        return orig(texts, **kw)
+
+    enc.encode = counting
+    monkeypatch.setattr(models, "load_bi_encoder", lambda model_id, device=None: enc)
+    first = retrieve.first_stage("dense", "m", docs, "corpus-x", {"a": ("set-a", queries)}, k=5, doc_maxlen=64)
+    again = retrieve.first_stage("dense", "m", docs.iloc[::-1], "corpus-x",
+                                 {"b": ("set-b", queries.iloc[:3]), "c": ("set-c", queries)}, k=7, doc_maxlen=64)
+    assert seen == [64]  # one encoding, cut at doc_maxlen
+    assert enc.max_seq_length == 256  # the model's own limit is restored
+    a, c = first["a"].frame(), again["c"].frame()
+    assert (c[c["rank"] <= 5].docno.to_numpy() == a.docno.to_numpy()).all()  # reversed docs, same ranking
+    retrieve.first_stage("dense", "m", docs, "corpus-x", {"a": ("set-a", queries)}, k=5, doc_maxlen=300)
+    assert seen == [64, 256]  # another length: encoded again, at the model's own limit
+    with pytest.raises(PdlibError, match="names two passage sets"):
+        other = docs.assign(docno=[f"z{i}" for i in range(len(docs))])
+        retrieve.first_stage("dense", "m", other, "corpus-x", {"d": ("set-d", queries)}, k=5, doc_maxlen=64)

