@@ -8,7 +8,7 @@ all-MiniLM-L6-v2 weights, offline).
 The cost model is the usual one for transformers (Kaplan et al. 2020): a forward pass costs 2·N·T FLOPs and a
 training step 6·N·T, for N non-embedding parameters and T tokens; a T5 reranker runs its encoder and one
 decoder step, counted as its encoder. Texts to score or encode are as long as the corpus's mean
-(`MEAN_TOKENS`), cut at the notebook's maximum length; training batches are padded to the maximum. Attention's own FLOPs, tokenisation and I/O are left out, so the estimates are
+(`MEAN_TOKENS`), cut at the notebook's maximum length; a training batch is padded to its longest passage. Attention's own FLOPs, tokenisation and I/O are left out, so the estimates are
 lower bounds; treat them as ±2×.
 """
 from __future__ import annotations
@@ -31,9 +31,11 @@ MODEL_PARAMS = {
 }
 TINY_PARAMS = 0.1
 
-# Mean tokens of a passage / a query (bert-base-uncased WordPiece), measured on ../shared/data with
-# `python -m pdlib.plan --measure-lengths`; other corpora: the notebook's maximum (an upper bound).
-MEAN_TOKENS = {"beir/scifact": (337, 22), "msmarco-passage": (81, 9), "synthetic": (10, 6)}
+# Tokens (bert-base-uncased WordPiece) of a passage: mean, of a query: mean, of a passage: 95th percentile, measured
+# on ../shared/data with `python -m pdlib.plan --measure-lengths` (MS MARCO on the DL19 mini corpus); synthetic:
+# 11 words + 2 markers. Other corpora: the notebook's maximum (an upper bound).
+MEAN_TOKENS = {"beir/scifact": (337, 22, 568), "msmarco-passage": (81, 9, 142), "synthetic": (13, 6, 13)}
+
 
 # Effective throughput in the FLOP counts above (so measured time = counted FLOPs / rate), per kind of work.
 THROUGHPUT = {
@@ -105,10 +107,16 @@ def sizes(dataset_id: str) -> tuple[int | None, int | None]:
 
 
 def mean_tokens(dataset_id: str, max_doc: int, max_query: int = 32) -> tuple[int, int]:
-    for prefix, (doc, query) in MEAN_TOKENS.items():
+    """(passage, query) tokens of a corpus's texts on average, cut at the maxima."""
+    for prefix, (doc, query, _) in MEAN_TOKENS.items():
         if prefix in dataset_id:
             return min(doc, max_doc), min(query, max_query)
     return max_doc, max_query
+
+
+def padded_tokens(dataset_id: str, max_doc: int) -> int:
+    """Passage tokens of a training batch, padded to its longest passage (about the 95th percentile)."""
+    return min(next((long for prefix, (_, _, long) in MEAN_TOKENS.items() if prefix in dataset_id), max_doc), max_doc)
 
 
 # --- the work of each notebook -------------------------------------------------------------------------------
@@ -116,101 +124,128 @@ def _n(x: int | None) -> int:
     return x or 0
 
 
-def notebook_work(name: str, p: dict) -> list[Work]:
-    """What `name` computes with parameters p (config.resolve's), as Work items."""
-    from . import distill, evalsets, train
+def _encodes(out: list[Work], encoded: set, name: str, what: str, model: str, label: str, dataset: str,
+             doc_maxlen: int) -> None:
+    """Encoding a corpus once per (model, corpus, length): later searches reuse it (retrieve.doc_embeddings, PLAID)."""
+    from . import data
+
+    corpus = data.corpus_id(dataset) if not dataset.startswith("synthetic/") else dataset
+    if (label, corpus, doc_maxlen) in encoded:
+        return
+    encoded.add((label, corpus, doc_maxlen))
+    n = _n(sizes(dataset)[0])
+    out.append(Work(name, f"{what}: encode the {n:,} passages of {corpus}", model, n,
+                    mean_tokens(dataset, doc_maxlen)[0], "forward"))
+
+
+def notebook_work(name: str, p: dict, every: dict[str, dict], encoded: set) -> list[Work]:
+    """What `name` computes with parameters p (config.effective's), as Work items. every: each notebook's
+    parameters (later rounds re-ask 02's and 03's teachers); encoded: corpora encoded so far."""
+    from . import data, distill, evalsets, train
 
     out: list[Work] = []
     ds = p.get("train_dataset")
-    docs, n_train = sizes(ds) if ds else (None, None)
+    n_train = sizes(ds)[1] if ds else None
     n_dev = sizes(p["dev_dataset"])[1] if "dev_dataset" in p else None
+    point, pair = every["02_pointwise"], every["03_pairwise"]
+    rounds = every["04_distill"]["iterations"]
+    final_student = f"round {rounds}" if rounds > 1 else "run 0"  # what 04 publishes for 05 and 06
+
+    def teachers(n_q: int, why: str, which: tuple[str, ...] = ("point", "pair")) -> None:
+        d, q = mean_tokens(ds, point["max_length"])
+        if "point" in which:
+            out.append(Work(name, f"{why}{point['teacher_model']}: {_n(n_q):,} queries × top-{point['k_rerank']}",
+                            point["teacher_model"], _n(n_q) * point["k_rerank"], min(point["max_length"], d + q),
+                            "forward"))
+        if "pair" not in which:
+            return
+        pool = pair["k_pairs"] * (pair["k_pairs"] - 1) // 2  # pairs a top-k holds; the window leaves fewer
+        per_q = min(pair["n_pairs"], pool) * (2 if pair["pair_orders"] == "both" else 1)
+        d, q = mean_tokens(ds, pair["max_length"])
+        out.append(Work(name, f"{why}{pair['pair_teacher']}: {_n(n_q):,} queries × {per_q} pair prompts",
+                        pair["pair_teacher"], _n(n_q) * per_q, min(pair["max_length"], 2 * d + q), "forward"))
+
     if name == "01_retrieve":
         model = p["colbert_model"] if p["retriever"] == "colbert" else p["retriever_model"]
-        d, q = mean_tokens(ds, p["doc_maxlen"], p["query_maxlen"])
-        out.append(Work(name, f"encode the corpus of {ds} ({_n(docs):,} passages)", model, _n(docs), d, "forward"))
+        _encodes(out, encoded, name, "initial retriever", model, "initial", ds, p["doc_maxlen"])
         out.append(Work(name, f"encode {_n(n_train) + _n(n_dev):,} train + dev queries", model,
-                        _n(n_train) + _n(n_dev), q, "forward"))
+                        _n(n_train) + _n(n_dev), mean_tokens(ds, 512, p["query_maxlen"])[1], "forward"))
     elif name == "02_pointwise":
+        teachers(n_train, "", ("point",))
         d, q = mean_tokens(ds, p["max_length"])
-        t = min(p["max_length"], d + q)
-        out.append(Work(name, f"{p['teacher_model']}: {_n(n_train):,} train queries × top-{p['k_rerank']}",
-                        p["teacher_model"], _n(n_train) * p["k_rerank"], t, "forward"))
         for teacher in p["table5_teachers"]:
             out.append(Work(name, f"Table 5 {teacher}: {_n(n_dev):,} dev queries × top-{p['k_rerank']}", teacher,
-                            _n(n_dev) * p["k_rerank"], t, "forward"))
+                            _n(n_dev) * p["k_rerank"], min(p["max_length"], d + q), "forward"))
     elif name == "03_pairwise":
+        teachers(n_train, "", ("pair",))
         d, q = mean_tokens(ds, p["max_length"])
-        t = min(p["max_length"], 2 * d + q)
-        pool = p["k_pairs"] * (p["k_pairs"] - 1) // 2  # pairs a query's top-k holds; the window leaves fewer
-        per_q = min(p["n_pairs"], pool) * (2 if p["pair_orders"] == "both" else 1)
-        out.append(Work(name, f"{p['pair_teacher']}: {_n(n_train):,} train queries × {per_q} pair prompts",
-                        p["pair_teacher"], _n(n_train) * per_q, t, "forward"))
         m = p["table5_m"]
         out.append(Work(name, f"Table 5 {p['pair_teacher']}: {_n(n_dev):,} dev queries × {m * (m - 1)} ordered pairs",
-                        p["pair_teacher"], _n(n_dev) * m * (m - 1), t, "forward"))
+                        p["pair_teacher"], _n(n_dev) * m * (m - 1), min(p["max_length"], 2 * d + q), "forward"))
     elif name == "04_distill":
-        d, q = mean_tokens(ds, p["doc_maxlen"], p["query_maxlen"])
         base = train.TrainConfig(student=p["student"], init=p["student_init"], steps=p["steps"],
                                  batch_size=p["train_batch_size"], n_passages=p["n_passages"],
                                  lambda_kd=p["lambda_kd"], lambda_pair=p["lambda_pair"])
         runs = {(c.student, c.init, c.lambda_kd, c.lambda_pair, c.use_cl, heuristic)
                 for _, _, _, c, heuristic in distill.ablations(base, p["bert_init"], p["dpr_init"], p["ablations"])}
         runs |= {(base.student, base.init, base.lambda_kd, float(lam), True, True) for lam in p["lambda_pair_grid"]}
+        per_step = p["train_batch_size"] * (p["n_passages"] * padded_tokens(ds, p["doc_maxlen"]) +
+                                            mean_tokens(ds, 512, p["query_maxlen"])[1])
         by_init: dict[str, int] = {}
         for _, init, *_ in runs:
             by_init[init] = by_init.get(init, 0) + 1
-        per_step = p["train_batch_size"] * (p["n_passages"] * p["doc_maxlen"] + p["query_maxlen"])  # padded batches
         for init, count in by_init.items():
             out.append(Work(name, f"{count} training run(s) from {init}: {p['steps']:,} steps × "
                                   f"{p['train_batch_size']} queries × {p['n_passages']} passages", init,
                             p["steps"], per_step, "train", count))
-        extra = p["iterations"] - 1
-        if extra > 0:
-            out.append(Work(name, f"{extra} more round(s) of §4.3: fine-tune again", base.init, p["steps"], per_step,
-                            "train", extra))
-            out.append(Work(name, f"{extra} round(s): re-encode the corpus with the student", base.init, _n(docs), d,
-                            "forward", extra))
-        evals = len(runs) + extra + 1 + 3  # each run, the initial student, the before/after check
-        out.append(Work(name, f"{evals} evaluations: encode the corpus of {ds} with each student", base.init, _n(docs),
-                        d, "forward", evals))
+        for r in range(2, p["iterations"] + 1):  # §4.3: re-retrieve with the student, re-score, fine-tune
+            _encodes(out, encoded, name, f"round {r}: re-retrieve with round {r - 1}'s student", base.init,
+                     f"round {r - 1}", ds, p["doc_maxlen"])
+            teachers(n_train, f"round {r}: ")
+            out.append(Work(name, f"round {r}: fine-tune again", base.init, p["steps"], per_step, "train"))
+        _encodes(out, encoded, name, "evaluate the initial student", base.init, "initial", ds, p["doc_maxlen"])
+        main = (base.student, base.init, base.lambda_kd, base.lambda_pair, True, True)
+        for i, run in enumerate([main] + sorted(runs - {main}, key=str)):  # run 0: PairDistill's round 1
+            _encodes(out, encoded, name, "evaluate a trained student", base.init, f"run {i}", ds, p["doc_maxlen"])
+        for r in range(2, p["iterations"] + 1):
+            _encodes(out, encoded, name, f"evaluate round {r}'s student", base.init, f"round {r}", ds, p["doc_maxlen"])
     elif name == "05_eval_beir":
-        encoded: set[str] = set()
         for set_name in p["eval_datasets"]:
             es = evalsets.eval_set(set_name)
-            if es.note:
-                continue
-            n_models = 1 + bool(p["eval_student"])
-            for i in es.ids:
-                corpus, n_q = sizes(i)
-                if evalsets.corpus_id(i) in encoded:  # MS MARCO dev, DL19 and DL20 search one index
-                    corpus = 0
-                encoded.add(evalsets.corpus_id(i))
-                d, q = mean_tokens(i, es.doc_maxlen, es.query_maxlen)
-                out.append(Work(name, f"{set_name}: encode {_n(corpus):,} passages + {_n(n_q):,} queries, "
-                                      f"{n_models} model(s)", p["retriever_model"], _n(corpus) + _n(n_q), d, "forward",
-                                n_models))
+            for i in ([] if es.note else es.ids):
+                _encodes(out, encoded, name, f"{set_name}, initial retriever", p["retriever_model"], "initial", i,
+                         es.doc_maxlen)
+                if p["eval_student"]:
+                    _encodes(out, encoded, name, f"{set_name}, PairDistill", p["retriever_model"], final_student, i,
+                             es.doc_maxlen)
     elif name == "06_domain_adapt":
         student = p["retriever_model"]
         for target, train_ds, test_ds in p["targets"]:
-            corpus, n_q = sizes(train_ds)
+            if target in data.BEIR and evalsets.eval_set(target).note:  # licensed and not placed: 06 skips it
+                out.append(Work(name, f"{target}: skipped, its licensed data is not placed", student, 0, 0, "forward"))
+                continue
+            n_q = sizes(train_ds)[1]
             d, q = mean_tokens(train_ds, p["doc_maxlen"], p["query_maxlen"])
-            out.append(Work(name, f"{target}: encode {_n(corpus):,} passages (initial retriever)", student,
-                            _n(corpus), d, "forward"))
+            _encodes(out, encoded, name, f"{target}, initial retriever", student, "initial", train_ds, p["doc_maxlen"])
             out.append(Work(name, f"{target}: LLM pointwise, {_n(n_q):,} queries × top-{p['k_train']}",
                             p["llm_teacher"], _n(n_q) * p["k_train"], min(p["max_length_point"], d + q), "forward"))
             out.append(Work(name, f"{target}: LLM pairwise, {_n(n_q):,} queries × {p['n_pairs']} pairs",
                             p["llm_teacher"], _n(n_q) * p["n_pairs"], min(p["max_length_pair"], 2 * d + q), "forward"))
             out.append(Work(name, f"{target}: 2 training runs (L_KD only, L_pair)", student, p["steps"],
-                            p["train_batch_size"] * (p["n_passages"] * p["doc_maxlen"] + p["query_maxlen"]), "train", 2))
-            out.append(Work(name, f"{target}: evaluate 4 retrievers on {test_ds}", student, _n(sizes(test_ds)[0]),
-                            d, "forward", 4))
+                            p["train_batch_size"] * (p["n_passages"] * padded_tokens(train_ds, p["doc_maxlen"]) + q),
+                            "train", 2))
+            for label in ("initial", f"{target} L_KD only", f"{target} L_pair", final_student):
+                _encodes(out, encoded, name, f"{target}, evaluate {label}", student, label, test_ds, p["doc_maxlen"])
     return out
 
 
 def profile_work(profile: str, overrides: dict | None = None, notebooks: list[str] | None = None) -> list[Work]:
+    every = {nb: config.effective(nb, profile, overrides) for nb in config.NOTEBOOKS}
+    encoded: set = set()
     out = []
-    for name in notebooks or config.NOTEBOOKS:
-        out += notebook_work(name, config.effective(name, profile, overrides))
+    for name in config.NOTEBOOKS:  # all of them, so that what an earlier one encoded counts once
+        work = notebook_work(name, every[name], every, encoded)
+        out += work if name in (notebooks or config.NOTEBOOKS) else []
     return out
 
 
@@ -272,8 +307,9 @@ def report(profile: str, overrides: dict | None = None, notebooks: list[str] | N
             total[dev] += nb[dev]
         lines.append(f"{name}: {_duration(nb['cpu'])} on the CPU, {_duration(nb['h100'])} on one H100")
         for w in items:
-            runs = f" ×{w.runs}" if w.runs > 1 else ""
-            lines.append(f"  - {w.what}; {w.tokens} tokens each{runs} [{w.model}]: {w.flops / 1e12:,.1f} TFLOP, "
+            size = (f"{w.items:,} steps × {w.tokens:,} tokens" if w.kind == "train" else
+                    f"{w.items:,} inputs × {w.tokens} tokens") + (f", ×{w.runs}" if w.runs > 1 else "")
+            lines.append(f"  - {w.what} ({size}) [{w.model}]: {w.flops / 1e12:,.1f} TFLOP, "
                          f"{_duration(w.flops / rates['cpu'][w.kind])} CPU, {_duration(w.flops / rates['h100'][w.kind])} H100")
     lines += ["", f"total: {_duration(total['cpu'])} on the CPU, {_duration(total['h100'])} on one H100", "",
               "CPU figures: " + (f"measured on this machine just now (--probe): forward {rates['cpu']['forward']:.2e}, "
@@ -303,9 +339,9 @@ def measure_lengths() -> dict[str, tuple[int, int]]:
             with (gzip.open(path, "rt") if path.suffix == ".gz" else path.open()) as f:
                 return [json.loads(line) for line in f]
         docs, qs = lines("corpus"), [x["text"] for x in lines("queries")]
-        d = [len(tok(f"{x.get('title', '')} {x['text']}").input_ids) for x in docs]
+        d = sorted(len(tok(f"{x.get('title', '')} {x['text']}").input_ids) for x in docs)
         q = [len(tok(t).input_ids) for t in qs]
-        out[name] = (round(sum(d) / len(d)), round(sum(q) / len(q)))
+        out[name] = (round(sum(d) / len(d)), round(sum(q) / len(q)), d[int(0.95 * len(d))])
     return out
 
 
