@@ -99,9 +99,11 @@ MARKERS = ("config.json", "modules.json", "artifact.metadata")  # a folder holdi
 
 def placed_folder(model_id: str) -> Path | None:
     """The local folder a hub id maps to, if the user placed the model there: `<models_dir>/<org>/<name>/`
-    (PDLIB_MODELS, default models/), e.g. models/castorini/duot5-base-msmarco/ on an air-gapped cluster.
-    Checked before the Hugging Face cache and any download."""
-    if "/" not in model_id or Path(model_id).is_absolute() or ".." in Path(model_id).parts:
+    (PDLIB_MODELS, default models/), e.g. models/castorini/duot5-base-msmarco/ on an air-gapped cluster; a
+    registry id without an org (bert-base-uncased) as `<models_dir>/<name>/`. Checked before the Hugging Face
+    cache and any download."""
+    if ("/" not in model_id and model_id not in REGISTRY) or Path(model_id).is_absolute() \
+            or ".." in Path(model_id).parts:
         return None
     folder = paths.models_dir() / model_id
     return folder if any((folder / m).is_file() for m in MARKERS) else None

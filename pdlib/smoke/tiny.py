@@ -86,19 +86,22 @@ def _bert_config(vocab_size: int, **extra):
                       intermediate_size=128, max_position_embeddings=256, **extra)
 
 
-def _save_colbert(folder: Path, tokenizer, dim: int = 128) -> None:
+def _save_colbert(folder: Path, tokenizer, dim: int = 128, config=None, meta: dict | None = None) -> None:
+    """A randomly initialised colbert-ai checkpoint (HF_ColBERT: `bert.*` + `linear.weight`, artifact.metadata)
+    into `folder`; `config` (a BertConfig, default the tiny one) and `meta` (overrides of the metadata) let the
+    shape stand-ins (pdlib.smoke.shapes) write ColBERTv2's real configuration with the same code."""
     import torch
     from safetensors.torch import save_file
     from transformers import BertModel
 
-    cfg = _bert_config(len(tokenizer), architectures=["HF_ColBERT"])
+    cfg = config if config is not None else _bert_config(len(tokenizer), architectures=["HF_ColBERT"])
     bert = BertModel(cfg)
     state = {f"bert.{k}": v.contiguous() for k, v in bert.state_dict().items()}
     state["linear.weight"] = torch.nn.init.normal_(torch.empty(dim, cfg.hidden_size), std=cfg.initializer_range)
     cfg.save_pretrained(folder)
     save_file(state, str(folder / "model.safetensors"), metadata={"format": "pt"})
     meta = {"dim": dim, "query_maxlen": 32, "doc_maxlen": 180, "similarity": "cosine", "nbits": 2,
-            "checkpoint": str(folder), "attend_to_mask_tokens": False, "mask_punctuation": True}
+            "checkpoint": str(folder), "attend_to_mask_tokens": False, "mask_punctuation": True, **(meta or {})}
     (folder / "artifact.metadata").write_text(json.dumps(meta, indent=1))
 
 
