@@ -54,6 +54,19 @@ def provenance(profile: str, datasets=(), models=()) -> dict:
             "parameters": os.environ.get("PDLIB_PARAM_HASH", "interactive")}
 
 
+def _stand_in_label(caption: str) -> str:
+    """Prefix a caption with a warning when the models/ folder in use holds shape stand-ins (random weights)."""
+    from .models import stand_ins_placed
+
+    fakes = stand_ins_placed()
+    if not fakes:
+        return caption
+    label = (f"MEANINGLESS NUMBERS: computed with shape stand-ins (random weights) of {', '.join(fakes)} in "
+             f"{paths.models_dir().name}/.")
+    print(label)
+    return f"{label} {caption}".strip()
+
+
 def _footer(prov: dict) -> str:
     return (f"profile {prov['profile']} · commit {prov['commit']} · notebook {prov['notebook']} · "
             f"parameters {prov['parameters']} · datasets: {', '.join(prov['datasets']) or '-'} · "
@@ -72,6 +85,11 @@ def _record(profile: str, files: list[Path], prov: dict, caption: str = "") -> N
 def save_figure(fig, profile: str, name: str, datasets=(), models=(), caption: str = "") -> list[Path]:
     """Write `name`.png and `name`.pdf; return their paths."""
     written = []
+    labelled = _stand_in_label(caption)
+    if labelled != caption:  # random weights: the figure itself says so
+        fig.text(0.5, 0.5, "shape stand-ins:\nmeaningless numbers", ha="center", va="center", fontsize=18,
+                 color="red", alpha=0.35, rotation=20)
+        caption = labelled
     for ext in ("png", "pdf"):
         target = out_dir(profile) / f"{name}.{ext}"
         with atomic_path(target) as tmp:
@@ -87,6 +105,7 @@ def save_table(frame: pd.DataFrame, profile: str, name: str, caption: str = "", 
     `markdown_frame`: the same table with display marks (bold best, underlined second) for the .md file."""
     prov = provenance(profile, datasets, models)
     foot = _footer(prov)
+    caption = _stand_in_label(caption)
     written = []
     for ext, render in (("csv", lambda f: f.to_csv(index=False)),
                         ("md", lambda f: (f"{caption}\n\n" if caption else "")

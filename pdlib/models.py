@@ -78,7 +78,8 @@ def canonical(model_id: str | Path) -> str:
         return f"{model_id}@v{ns.version}"
     placed = placed_folder(model_id) if model_id in REGISTRY else None
     if placed is not None:  # other weights than the hub's may sit there (e.g. the tests' shape stand-ins)
-        return f"{model_id}@placed-{_fingerprint(placed)}"
+        kind = "stand-in" if is_stand_in_folder(placed) else "placed"
+        return f"{model_id}@{kind}-{_fingerprint(placed)}"
     if model_id in REGISTRY or not Path(model_id).exists():
         return model_id
     return paths.to_cache(model_id)
@@ -95,6 +96,18 @@ def spec(model_id: str) -> ModelSpec:
 
 # --- locating weights -------------------------------------------------------------------------------------
 MARKERS = ("config.json", "modules.json", "artifact.metadata")  # a folder holding a model has one of these
+STAND_IN_MARKER = "SHAPE_STAND_IN.txt"  # in a folder of random weights with a real shape (pdlib.smoke.shapes)
+
+
+def is_stand_in_folder(folder: Path | str) -> bool:
+    """True if `folder` holds a shape stand-in (random weights), not a real model."""
+    return (Path(folder) / STAND_IN_MARKER).is_file()
+
+
+def stand_ins_placed() -> list[str]:
+    """The registry ids whose placed folder (PDLIB_MODELS) holds a shape stand-in: whatever a run with these
+    models/ computes is meaningless, and its tables say so (pdlib.figures)."""
+    return sorted(m for m in REGISTRY if (f := placed_folder(m)) is not None and is_stand_in_folder(f))
 
 
 def placed_folder(model_id: str) -> Path | None:

@@ -71,7 +71,8 @@ def test_stand_in_is_placed_marked_and_has_the_real_shape(placed, model_id):
     assert models.local_path(model_id) == str(folder)
     assert shapes.is_stand_in(folder) and "RANDOM" in (folder / shapes.STAND_IN_MARKER).read_text()
     assert "MEANINGLESS" in (folder / shapes.STAND_IN_MARKER).read_text()
-    assert models.canonical(model_id).startswith(f"{model_id}@placed-")  # never mistaken for the hub's weights
+    assert models.canonical(model_id).startswith(f"{model_id}@stand-in-")  # never mistaken for the hub's weights
+    assert model_id in models.stand_ins_placed()
     cfg = AutoConfig.from_pretrained(folder)
     dims, depth = REAL[model_id]
     assert {k: getattr(cfg, k) for k in dims} == dims

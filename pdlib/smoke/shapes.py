@@ -29,10 +29,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from .. import PdlibError, paths
+from .. import PdlibError, models, paths
 from ..atomic import atomic_path
+from ..models import STAND_IN_MARKER
 
-STAND_IN_MARKER = "SHAPE_STAND_IN.txt"
 SHAPES_VERSION = 1  # bump when a recipe changes: build() then rebuilds folders made with the old one
 T5_VOCAB = 32_000   # T5's SentencePiece pieces; + 100 extra ids = len(tokenizer) 32,100; embeddings 32,128 rows
 T5_EXTRA_IDS = 100
@@ -83,9 +83,7 @@ SHAPES: dict[str, Shape] = {
 T5_SHAPE_KINDS = ("mono-t5", "duo-t5", "instruct-t5")
 
 
-def is_stand_in(folder: Path | str) -> bool:
-    """True if `folder` holds a shape stand-in (random weights), not a real model."""
-    return (Path(folder) / STAND_IN_MARKER).is_file()
+is_stand_in = models.is_stand_in_folder
 
 
 def _shape(model_id: str) -> Shape:
