@@ -116,6 +116,16 @@ def licensed_id(name: str, split: str = "test") -> str | None:
     return f"{LICENSED_PREFIX}{name}/{split}" if (folder / "qrels" / f"{split}.tsv").exists() else None
 
 
+def read_beir_qrels(path: Path) -> pd.DataFrame:
+    """A BEIR qrels TSV (query-id, corpus-id, score) as strings qid, docno, relevance; BEIR's files start with a
+    header line, some copies (e.g. ../shared/data/msmarco-dl19-mini) do not."""
+    qrels = pd.read_csv(path, sep="\t", dtype=str, header=None).iloc[:, :3]
+    qrels.columns = ["qid", "docno", "relevance"]
+    if len(qrels) and not str(qrels.relevance.iloc[0]).lstrip("-").isdigit():
+        qrels = qrels.iloc[1:]  # the header line
+    return qrels.reset_index(drop=True)
+
+
 def _beir_to_irds(folder: Path, split: str, target: Path) -> None:
     """A BEIR folder's corpus, queries and one qrels split as the TSV/TREC files ir_datasets.create_dataset reads."""
     import json
@@ -123,13 +133,12 @@ def _beir_to_irds(folder: Path, split: str, target: Path) -> None:
     corpus = next((p for p in (folder / "corpus.jsonl", folder / "corpus.jsonl.gz") if p.exists()), None)
     if corpus is None or not (folder / "queries.jsonl").exists():
         raise PdlibError(f"{folder} is not a BEIR folder: it needs corpus.jsonl[.gz], queries.jsonl and qrels/{split}.tsv")
-    qrels = pd.read_csv(folder / "qrels" / f"{split}.tsv", sep="\t", dtype=str)
-    qrels.columns = ["qid", "docno", "relevance"][: len(qrels.columns)]
+    qrels = read_beir_qrels(folder / "qrels" / f"{split}.tsv")
     opener = gzip.open if corpus.suffix == ".gz" else open
     with opener(corpus, "rt") as f:
         docs = [json.loads(line) for line in f if line.strip()]
-    queries = [json.loads(line) for line in (folder / "queries.jsonl").read_text().splitlines() if line.strip()]
-    wanted = set(qrels.qid)
+    queries = [json.loads(line) for line in (folder / "queries.jsonl").read_text().split("\n") if line.strip()]
+    wanted = set(qrels.qid) if len(qrels) else {q["_id"] for q in queries}  # no qrels (ODQA): every query
 
     def clean(text: str) -> str:
         return " ".join(str(text).split())  # one line, no tabs
@@ -157,6 +166,92 @@ def _resolve_licensed(dataset_id: str) -> str:
         with atomic_path(target) as tmp:
             _beir_to_irds(folder, split, tmp)
     return register_local(dataset_id, target / "docs.tsv", target / "queries.tsv", target / "qrels.txt")
+
+
+# --- any dataset id served from a folder the user placed (air-gapped clusters, local copies) ----------------
+PLACED_PREFIX = "pdlib-placed/"
+
+
+def placed_dir() -> Path:
+    """Where datasets are placed by id: data/placed/<ir_datasets id>/ in BEIR layout, or $PDLIB_PLACED."""
+    return Path(os.environ.get("PDLIB_PLACED", paths.data_dir() / "placed"))
+
+
+def placed_folder(dataset_id: str) -> Path | None:
+    """The folder that serves `dataset_id` if the user placed one: `<placed_dir>/<id>/` holding corpus.jsonl[.gz],
+    queries.jsonl (lines may carry "answers" for ODQA) and qrels/test.tsv (optional when queries have answers).
+    E.g. data/placed/msmarco-passage/trec-dl-2019/judged/ or data/placed/lotte/pooled/test/search/."""
+    if dataset_id.startswith(("pdlib-", "synthetic/")) or ".." in Path(dataset_id).parts:
+        return None
+    folder = placed_dir() / dataset_id
+    has_corpus = (folder / "corpus.jsonl").exists() or (folder / "corpus.jsonl.gz").exists()
+    return folder if has_corpus and (folder / "queries.jsonl").exists() else None
+
+
+def _placed_digest(folder: Path) -> str:
+    """Changes when a placed folder's files do (names, sizes, first and last MiB): a corrected copy replaces the
+    converted one."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for f in sorted(p for p in folder.rglob("*") if p.is_file()):
+        size = f.stat().st_size
+        h.update(f"{f.relative_to(folder)}:{size}".encode())
+        with f.open("rb") as fh:
+            h.update(fh.read(1 << 20))
+            fh.seek(max(0, size - (1 << 20)))
+            h.update(fh.read())
+    return h.hexdigest()[:12]
+
+
+def _resolve_placed(dataset_id: str, folder: Path) -> str:
+    """Convert a placed folder once (keyed by its content) and register it as `pdlib-placed/<id>@<digest>`."""
+    import json
+
+    from .atomic import atomic_path
+
+    digest = _placed_digest(folder)
+    target = paths.data_dir() / "placed-irds" / dataset_id / digest
+    has_qrels = (folder / "qrels" / "test.tsv").exists()
+    if not (target / "docs.tsv").exists():
+        with atomic_path(target) as tmp:
+            if has_qrels:
+                _beir_to_irds(folder, "test", tmp)
+            else:  # answers instead of judgements (ODQA)
+                _beir_to_irds_no_qrels(folder, tmp)
+            answers = {}
+            for line in (folder / "queries.jsonl").read_text().split("\n"):
+                q = json.loads(line) if line.strip() else {}
+                if "answers" in q or "answers" in q.get("metadata", {}):
+                    answers[q["_id"]] = list(q.get("answers", q.get("metadata", {}).get("answers")))
+            if answers:
+                (tmp / "answers.json").write_text(json.dumps(answers))
+    return register_local(f"{PLACED_PREFIX}{dataset_id}@{digest}", target / "docs.tsv", target / "queries.tsv",
+                          target / "qrels.txt" if has_qrels else None)
+
+
+def _beir_to_irds_no_qrels(folder: Path, target: Path) -> None:
+    """`_beir_to_irds` for a folder without qrels (every query kept; relevance comes from answers)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as empty:
+        (Path(empty) / "qrels").mkdir()
+        (Path(empty) / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n")
+        for name in ("corpus.jsonl", "corpus.jsonl.gz", "queries.jsonl"):
+            if (folder / name).exists():
+                os.symlink(folder / name, Path(empty) / name)
+        _beir_to_irds(Path(empty), "test", target)
+    (target / "qrels.txt").unlink(missing_ok=True)
+
+
+def _placed_answers(canon: str) -> dict[str, list[str]]:
+    import json
+
+    if not canon.startswith(PLACED_PREFIX):
+        return {}
+    dataset_id, digest = canon[len(PLACED_PREFIX):].rsplit("@", 1)
+    path = paths.data_dir() / "placed-irds" / dataset_id / digest / "answers.json"
+    return json.loads(path.read_text()) if path.exists() else {}
 
 
 # --- queries split in two, for a target domain without a train split (Table 4's Climate-FEVER) -------------
@@ -215,7 +310,10 @@ def canonical_id(dataset_id: str) -> str:
     registers in ir_datasets (generated on first use); other ids pass through. Cache keys use this id."""
     load_plugins()
     prefix = next((p for p in _NAMESPACES if dataset_id.startswith(p)), None)
-    return _NAMESPACES[prefix](dataset_id) if prefix else dataset_id
+    if prefix:
+        return _NAMESPACES[prefix](dataset_id)
+    folder = placed_folder(dataset_id)
+    return _resolve_placed(dataset_id, folder) if folder is not None else dataset_id
 
 
 def corpus_id(dataset_id: str) -> str:
@@ -274,7 +372,7 @@ def squad_questions(path: Path | str | None = None) -> pd.DataFrame:
     if found is None:
         raise PdlibError(f"SQuAD questions not found (looked at {', '.join(map(str, candidates))}): place DPR's "
                          f"squad1-dev qas file (question + answer per line, JSON) at {candidates[0]}")
-    rows = [json.loads(line) for line in found.read_text().splitlines() if line.strip()]
+    rows = [json.loads(line) for line in found.read_text().split("\n") if line.strip()]
     return pd.DataFrame({"qid": [f"squad-{i}" for i in range(len(rows))], "text": [r["question"] for r in rows],
                          "answers": [list(r["answer"]) for r in rows]})
 
@@ -319,6 +417,9 @@ def _load(dataset_id: str, docs: bool = True) -> Collection:
         raise
     except Exception as err:  # network/download failures surface from deep inside ir_datasets
         raise _offline_error(dataset_id, err) from err
+    answers = _placed_answers(canonical_id(dataset_id))
+    if answers:
+        queries["answers"] = queries.qid.map(lambda q: answers.get(q, []))
     return Collection(dataset_id, doc_df, queries, qrels)
 
 
