@@ -13,8 +13,9 @@ tests/test_layers.py parses every import and fails on an upward one or a circle.
 6. train, distill                        one training loop for ColBERT and DPR students; the PairDistill
                                          stages end to end and their iterations (§4.3)
 7. evaluate, evalsets                    ir-measures, BEIR averages, ODQA; the evaluation sets of Tables 1-2
-8. paper, tables, figures, plan, runner  published numbers; tables beside the paper's; saved artifacts; the
-                                         work and cost of a profile (--plan); papermill
+8. paper, tables, figures, plan, runner, nbclean
+                                         published numbers; tables beside the paper's; saved artifacts; the
+                                         work and cost of a profile (--plan); papermill; the notebooks' git filter
 9. smoke                                 the toy world: synthetic data, tiny stand-in models and their training.
                                          A plug-in (entry point `pdlib.plugins`): it registers its dataset and
                                          model ids into `data` and `models`; nothing below imports it.

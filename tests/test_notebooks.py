@@ -191,3 +191,62 @@ def test_cells_of_04_to_06_read_like_the_paper(notebook):
         assert len(cell.source.splitlines()) <= 15, cell.source[:80]
         assert "cache.derive" not in cell.source and "Key(" not in cell.source
         assert '"colbert" if' not in cell.source, cell.source[:80]
+
+
+def test_saving_a_notebook_the_way_jupyterlab_does_leaves_git_clean(tmp_path):
+    """Issue 15: JupyterLab saves through jupyter_server's contents manager with its own kernel metadata (display
+    name "Python 3 (ipykernel)", the machine's language_info). With the pre-save hook scripts/setup.sh installs,
+    opening and saving writes the committed bytes and git stays clean; a notebook run and saved keeps its outputs
+    on disk, and the git clean filter (pdlib.nbclean, .gitattributes) hides them from diffs and commits."""
+    import shutil
+    import subprocess
+    import sys
+
+    from jupyter_server.services.contents.filemanager import FileContentsManager
+
+    from pdlib import nbclean
+
+    repo = tmp_path / "repo"
+    shutil.copytree(paths.notebooks_dir(), repo / "notebooks")
+    for name in (".gitattributes", ".gitignore"):
+        shutil.copy(paths.ROOT / name, repo / name)
+    git = lambda *a: subprocess.run(["git", "-C", str(repo), *a], check=True, capture_output=True, text=True).stdout  # noqa: E731
+    git("init", "-q")
+    git("config", "user.email", "t@example.org")
+    git("config", "user.name", "t")
+    git("config", "filter.pdlib-nbclean.clean", f"{sys.executable} -m pdlib.nbclean")
+    git("add", "-A")
+    git("commit", "-qm", "notebooks")
+    lab = FileContentsManager(root_dir=str(repo), pre_save_hook=nbclean.pre_save_hook)
+    lab_info = {"codemirror_mode": {"name": "ipython", "version": 3}, "file_extension": ".py",
+                "mimetype": "text/x-python", "name": "python", "nbconvert_exporter": "python",
+                "pygments_lexer": "ipython3", "version": "3.11.7"}
+
+    def save_as_lab(name, run=False):
+        model = lab.get(f"notebooks/{name}")
+        nb = model["content"]
+        nb.metadata.kernelspec.display_name = "Python 3 (ipykernel)"
+        nb.metadata.language_info = lab_info
+        if run:
+            code = next(c for c in nb.cells if c.cell_type == "code")
+            code.execution_count = 3
+            code.outputs = [nbformat.v4.new_output("stream", name="stdout", text="hello\n")]
+            code.metadata["execution"] = {"iopub.status.busy": "2026-11-26T12:00:00.000Z"}
+        lab.save({"type": "notebook", "format": "json", "content": nb}, f"notebooks/{name}")
+
+    for path in sorted((repo / "notebooks").glob("*.ipynb")):
+        committed = path.read_text()
+        assert nbclean.clean(committed) == committed  # committed notebooks are already clean
+        save_as_lab(path.name)
+        assert path.read_text() == committed, path.name  # opened and saved: the same bytes
+    assert git("status", "--porcelain") == ""
+    save_as_lab("03_pairwise.ipynb", run=True)
+    saved = nbformat.read(repo / "notebooks" / "03_pairwise.ipynb", as_version=4)
+    assert any(c.get("outputs") for c in saved.cells)  # the reader keeps the outputs
+    assert git("diff", "--stat") == ""  # git sees the committed notebook
+    git("add", "-A")
+    assert git("status", "--porcelain") == ""
+    nb = nbformat.read(repo / "notebooks" / "01_retrieve.ipynb", as_version=4)  # a real edit still shows
+    nb.cells.append(nbformat.v4.new_markdown_cell("a note"))
+    nbformat.write(nb, repo / "notebooks" / "01_retrieve.ipynb")
+    assert "01_retrieve.ipynb" in git("status", "--porcelain")
