@@ -25,7 +25,19 @@ __version__ = "0.1.0"
 
 
 class PdlibError(Exception):
-    """An error the user can act on; its message says what to do."""
+    """An error the user can act on; its message says what to do. In a notebook it shows as that one line
+    (IPython's `_render_traceback_`), not a stack the reader has to dig through."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"\033[31m{type(self).__name__}\033[0m: {self}"]
+
+
+class Interrupted(KeyboardInterrupt):
+    """A long loop stopped by the user (Ctrl-C, the notebook's stop button): one line saying where it stopped
+    and how to go on, instead of a 40-line trace."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"\033[33mInterrupted\033[0m: {self}"]
 
 
 _plugins_loaded = False

@@ -48,7 +48,12 @@ def load_profile(profile: str) -> dict[str, dict[str, Any]]:
     if profile not in PROFILES:
         raise PdlibError(f"unknown profile {profile!r}: choose one of {', '.join(PROFILES)}")
     path = paths.params_dir() / f"{profile}.yaml"
-    raw = yaml.safe_load(path.read_text()) or {}
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        where = getattr(err, "problem_mark", None)
+        line = f" line {where.line + 1}" if where is not None else ""
+        raise PdlibError(f"{path}{line}: not valid YAML ({getattr(err, 'problem', None) or err}); fix the file") from None
     bad = sorted(set(raw) - {"common", *NOTEBOOKS})
     if bad:
         raise PdlibError(f"{path}: unknown section(s) {bad}; sections are 'common' and {list(NOTEBOOKS)}")
@@ -84,6 +89,60 @@ def _check_type(notebook: str, name: str, value: Any, type_name: str) -> None:
                          f"({type(value).__name__}); fix it in params/*.yaml or on the command line")
 
 
+def _at_least(n):
+    return (lambda v: v >= n), f"must be ≥ {n}"
+
+
+def _positive():
+    return (lambda v: v > 0), "must be > 0"
+
+
+def _one_of(*choices):
+    return (lambda v: v in choices), f"must be one of {', '.join(choices)}"
+
+
+# Allowed values, checked before any notebook runs (an invalid value would fail deep inside, or cache nonsense)
+RULES: dict[str, tuple] = {
+    **{k: _at_least(1) for k in ("k_train", "k_rerank", "delta", "n_pairs", "steps", "train_batch_size",
+                                 "checkpoint_every", "iterations", "k_eval", "batch_size")},
+    **{k: _at_least(2) for k in ("k_pairs", "n_passages", "table5_m")},
+    **{k: _at_least(8) for k in ("max_length", "max_length_point", "max_length_pair", "doc_maxlen", "query_maxlen")},
+    **{k: _positive() for k in ("lr", "temperature")},
+    **{k: _at_least(0) for k in ("lambda_kd", "lambda_pair", "weight_decay", "warmup", "nbits")},
+    "pair_orders": _one_of("one", "both"), "retriever": _one_of("dense", "colbert"),
+    "student": _one_of("dpr", "colbert"), "faiss_index": _one_of("flat", "hnsw", "ivf"),
+    "lambda_pair_grid": ((lambda v: all(isinstance(x, (int, float)) and x >= 0 for x in v)),
+                         "must be a list of numbers ≥ 0"),
+}
+
+
+def check_ranges(notebook: str, params: dict[str, Any]) -> None:
+    """One PdlibError naming the parameter, its allowed range and the notebooks that use it."""
+    for name, value in params.items():
+        rule = RULES.get(name)
+        if rule is not None and not rule[0](value):
+            users = [nb for nb in NOTEBOOKS if name in declared_parameters(nb)]
+            raise PdlibError(f"parameter {name} = {value!r} {rule[1]} (used by {', '.join(users)}); fix it in "
+                             f"params/*.yaml or on the command line")
+
+
+# (notebook, parameter) ≤ (notebook, parameter): what a later notebook takes from an earlier one's output
+ACROSS = [(("02_pointwise", "k_rerank"), ("01_retrieve", "k_train"), "02 reranks 01's top-k_train"),
+          (("03_pairwise", "k_pairs"), ("02_pointwise", "k_rerank"), "03 pairs 02's reranked top-k_rerank"),
+          (("03_pairwise", "table5_m"), ("02_pointwise", "k_rerank"), "Table 5 pairs 02's dev top-k_rerank"),
+          (("04_distill", "n_passages"), ("02_pointwise", "k_rerank"), "04's lists come from 02's top-k_rerank"),
+          (("06_domain_adapt", "n_passages"), ("06_domain_adapt", "k_train"), "06's lists come from its top-k_train")]
+
+
+def check_across(profile: str, overrides: dict[str, Any] | None = None) -> None:
+    """The limits between notebooks (ACROSS), on the values a whole run would use; one PdlibError."""
+    every = {nb: effective(nb, profile, overrides) for nb in NOTEBOOKS}
+    for (nb_a, a), (nb_b, b), why in ACROSS:
+        if every[nb_a][a] > every[nb_b][b]:
+            raise PdlibError(f"parameter {a} = {every[nb_a][a]} must be ≤ {b} = {every[nb_b][b]} ({why}); fix it in "
+                             f"params/{profile}.yaml or on the command line")
+
+
 def resolve(notebook: str, profile: str = "smoke", overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """Parameters papermill should inject into `notebook` for `profile`, validated.
 
@@ -110,6 +169,7 @@ def resolve(notebook: str, profile: str = "smoke", overrides: dict[str, Any] | N
     params["profile"] = profile
     for name, value in params.items():
         _check_type(notebook, name, value, declared[name]["inferred_type_name"])
+    check_ranges(notebook, params)
     return params
 
 

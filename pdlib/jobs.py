@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from . import PdlibError, cache, teachers
+from . import Interrupted, PdlibError, cache, teachers
 
 
 PAIR_KINDS = ("duo-t5", "llm-pair")
@@ -166,23 +166,28 @@ def run_shard(folder: Path, shard: int = 0, n_shards: int = 1, chunk_size: int =
     kind = job["kind"]
     pair = kind in PAIR_KINDS
     done_rows = len(rows) - sum(len(chunks[c]) for c in todo)
+    if score_fn is None:  # before the bar: loading may build a model, with a bar of its own (one bar at a time)
+        score_fn = _teacher_fn(job)
     bar = tqdm(total=len(rows), initial=done_rows, desc=f"{kind} shard {shard}/{n_shards}",
                unit="pair" if pair else "doc", disable=not progress)
     scored = 0
-    for c in todo:
-        part = items.iloc[chunks[c]]
-        if kind == "cross-encoder":
-            inputs = [(q_text[q], d_text[d]) for q, d in zip(part.qid, part.docno_a)]
-        else:
-            inputs = [teachers.prompt(kind, q_text[q], d_text[a], d_text[b] if pair else None)
-                      for q, a, b in zip(part.qid, part.docno_a, part.docno_b if pair else part.docno_a)]
-        if score_fn is None:
-            score_fn = _teacher_fn(job)
-        scores = np.asarray(score_fn(inputs), dtype=np.float32)
-        cache.write_frame(_chunk_file(folder, shard, n_shards, c), pd.DataFrame({"row": chunks[c], "score": scores}))
-        scored += len(part)
-        bar.update(len(part))
-    bar.close()
+    try:
+        for c in todo:
+            part = items.iloc[chunks[c]]
+            if kind == "cross-encoder":
+                inputs = [(q_text[q], d_text[d]) for q, d in zip(part.qid, part.docno_a)]
+            else:
+                inputs = [teachers.prompt(kind, q_text[q], d_text[a], d_text[b] if pair else None)
+                          for q, a, b in zip(part.qid, part.docno_a, part.docno_b if pair else part.docno_a)]
+            scores = np.asarray(score_fn(inputs), dtype=np.float32)
+            cache.write_frame(_chunk_file(folder, shard, n_shards, c), pd.DataFrame({"row": chunks[c], "score": scores}))
+            scored += len(part)
+            bar.update(len(part))
+    except KeyboardInterrupt:
+        raise Interrupted(f"{kind} scoring stopped with {done_rows + scored:,} of {len(rows):,} inputs scored; run "
+                          f"the cell again to go on from there") from None
+    finally:
+        bar.close()
     return scored
 
 

@@ -37,6 +37,15 @@ def execute(notebook: str, profile: str = "smoke", overrides: dict | None = None
     return out
 
 
+def failure_line(notebook: str, profile: str, err) -> str:
+    """One line for a notebook that failed under papermill: the notebook, the cell, the error's own message (a
+    PdlibError says what to do; any other error keeps its last line), and where the full trace is."""
+    executed = paths.data_dir() / "executed" / profile / f"{notebook}.ipynb"
+    message = " ".join(str(err.evalue).split()) or err.ename
+    what = message if err.ename == "PdlibError" else f"{err.ename}: {message}"
+    return f"run_all: {notebook} failed in cell [{err.exec_count}]: {what} (full trace: {executed})"
+
+
 def _parse_overrides(items: list[str]) -> dict:
     out = {}
     for item in items:
@@ -66,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         config.check_overrides(chosen, overrides)
         for name in chosen:  # validate everything before running anything
             config.resolve(name, args.profile, overrides)
+        config.check_across(args.profile, overrides)
         if args.plan:
             from . import plan
 
@@ -74,14 +84,17 @@ def main(argv: list[str] | None = None) -> int:
         for name in chosen:
             t0 = time.perf_counter()
             print(f"[run_all] {name} (profile {args.profile})", flush=True)
-            out = execute(name, args.profile, overrides)
+            try:
+                out = execute(name, args.profile, overrides)
+            except Exception as err:
+                if type(err).__name__ != "PapermillExecutionError":
+                    raise
+                print(failure_line(name, args.profile, err), file=sys.stderr)
+                return 2 if err.ename in ("PdlibError", "Interrupted") else 1
             print(f"[run_all] {name} done in {time.perf_counter() - t0:.0f}s -> {out}", flush=True)
     except PdlibError as err:
         print(f"run_all: error: {err}", file=sys.stderr)
         return 2
-    except Exception as err:  # papermill's PapermillExecutionError names the failing cell
-        print(f"run_all: a notebook failed: {str(err)[:2000]}", file=sys.stderr)
-        return 1
     from .figures import write_index
 
     print(f"[run_all] tables and figures: {paths.figures_dir()} (index: {write_index()})")

@@ -49,6 +49,45 @@ def marked(frame: pd.DataFrame, value_cols: list[str], html: bool = False) -> pd
     return out
 
 
+def _cell(value) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.1f}"
+    return str(value)
+
+
+def show(frame: pd.DataFrame, best: str | None = None, cols: list[str] | None = None,
+         fold: list[str] | None = None):
+    """A table as the paper prints it, for the notebook (a pandas Styler): one decimal, "–" for a missing value,
+    no index; best="col" bolds the best of each value column and underlines the second (Tables 3-6), best="row"
+    does so within each row (Tables 1-2: models side by side). Value columns: `cols`, default those starting
+    with "ours". fold: rows where all these columns are empty are left out and named in one caption line (a
+    profile that evaluates few of Table 1's sets). The saved .csv/.md/.tex files are unchanged."""
+    view, note = frame, ""
+    if fold:
+        empty = frame[fold].isna().all(axis=1)
+        if empty.any() and not empty.all():
+            names = ", ".join(map(str, frame.loc[empty, frame.columns[0]]))
+            n = int(empty.sum())
+            view, note = frame[~empty], f"Not evaluated in this run ({n} row{'s' if n != 1 else ''}): {names}"
+    cols = [c for c in (cols or [c for c in view.columns if str(c).startswith("ours")]) if c in view.columns]
+
+    def marks(values: pd.Series) -> list[str]:
+        numbers = pd.to_numeric(values, errors="coerce")  # text cells (e.g. Table 7's) are never marked
+        first, second = best_two({k: (None if pd.isna(v) else float(v)) for k, v in numbers.items()})
+        return ["font-weight: bold" if k == first else "text-decoration: underline" if k == second else ""
+                for k in values.index]
+
+    styler = view.style.format(_cell).hide(axis="index")
+    if best == "col":
+        for c in cols:
+            styler = styler.apply(lambda col: marks(col), subset=[c], axis=0)
+    elif best == "row" and cols:
+        styler = styler.apply(lambda row: marks(row), subset=cols, axis=1)
+    return styler.set_caption(note) if note else styler
+
+
 def metric_row(run: pd.DataFrame, qrels: pd.DataFrame, measures=("RR@10", "nDCG@10")) -> dict[str, float | None]:
     """Measures of a run in %, one decimal: {"RR@10": 75.4, "nDCG@10": 48.9}."""
     return {m: pct(v) for m, v in evaluate.evaluate(run, qrels, list(measures)).items()}

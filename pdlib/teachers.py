@@ -115,6 +115,9 @@ def t5_scores(tokenizer, model, kind: str, texts: list[str], batch_size: int = 3
             out[order] = torch.cat(scores).cpu().numpy()  # the one synchronisation
         bar.close()
         return out
+    # padding ids tokenised once and sorted by length is the point here: transformers' advice to call the
+    # tokenizer instead ("You're using a ...Fast tokenizer") does not apply, and would repeat in every notebook
+    getattr(tokenizer, "deprecation_warnings", {})["Asking-to-pad-a-fast-tokenizer"] = True
     for start in range(0, len(order), batch_size):
         idx = order[start:start + batch_size]
         enc = tokenizer.pad({"input_ids": [input_ids[i] for i in idx]}, pad_to_multiple_of=8,  # few shapes

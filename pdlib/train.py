@@ -35,7 +35,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from . import PdlibError, cache, losses, paths, students
+from . import Interrupted, PdlibError, cache, losses, paths, students
 from .atomic import atomic_path, read_json, write_json
 from .batches import Batch, Examples  # noqa: F401 (pdlib.train.Batch / Examples, as 04_distill calls them)
 
@@ -278,18 +278,23 @@ def run(folder: Path, stop_after: int | None = None, progress: bool = True) -> P
     student, optimizer, scheduler, step, log = _resume(folder, cfg, device)
     student.train()
     bar = tqdm(total=cfg.steps, initial=step, desc=f"train {cfg.student}", disable=not progress or rank > 0)
-    for done_here in range(1, cfg.steps - step + 1):
-        row = _step(student, optimizer, scheduler, ex, cfg, step, rank, world)
-        step = row["step"]
-        log.append(row)
-        bar.update(1)
-        bar.set_postfix({k: f"{row[k]:.3f}" for k in ("loss", "cl", "kd", "pair")})
-        if rank == 0 and (step % cfg.checkpoint_every == 0 or step == cfg.steps):
-            _save_state(folder, student, optimizer, scheduler, step, log)
-        if stop_after is not None and done_here >= stop_after and step < cfg.steps:
-            bar.close()
-            return None
-    bar.close()
+    try:
+        for done_here in range(1, cfg.steps - step + 1):
+            row = _step(student, optimizer, scheduler, ex, cfg, step, rank, world)
+            step = row["step"]
+            log.append(row)
+            bar.update(1)
+            bar.set_postfix({k: f"{row[k]:.3f}" for k in ("loss", "cl", "kd", "pair")})
+            if rank == 0 and (step % cfg.checkpoint_every == 0 or step == cfg.steps):
+                _save_state(folder, student, optimizer, scheduler, step, log)
+            if stop_after is not None and done_here >= stop_after and step < cfg.steps:
+                return None
+    except KeyboardInterrupt:
+        saved = (step // cfg.checkpoint_every) * cfg.checkpoint_every
+        raise Interrupted(f"training stopped at step {step} of {cfg.steps}; run the cell again to resume from "
+                          f"the checkpoint at step {saved}") from None
+    finally:
+        bar.close()
     model = _finish(folder, student, log, ex, step) if rank == 0 else folder / "model"
     if world > 1:
         torch.distributed.barrier()

@@ -112,3 +112,40 @@ def test_every_paper_profile_value_cites_its_source():
     assert adapt["n_pairs"] == 50 and adapt["max_length_point"] == adapt["max_length_pair"] == 1024
     climate = next(t for t in adapt["targets"] if t[0] == "climate-fever")
     assert climate[1] != climate[2]  # never trains on the queries it is evaluated on
+
+
+def test_a_failing_notebook_is_one_line_in_the_terminal(fresh_data, capsys):
+    """Issue 16 (item 1): `--only 04` on an empty cache fails inside the notebook with a PdlibError; the terminal
+    shows the notebook, the cell and that error's own message in one line, and where the full trace is."""
+    from pdlib import runner
+
+    assert runner.main(["--only", "04"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    line = err[0]
+    assert line.startswith("run_all: 04_distill failed in cell [") and "Traceback" not in line
+    assert "02_pointwise" in line or "01_retrieve" in line  # the PdlibError says which notebook to run first
+    assert line.endswith(f"(full trace: {fresh_data / 'executed' / 'smoke' / '04_distill.ipynb'})")
+
+
+@pytest.mark.parametrize("override, message", [
+    ("delta=0", "parameter delta = 0 must be ≥ 1 (used by 03_pairwise, 06_domain_adapt)"),
+    ("n_pairs=-5", "parameter n_pairs = -5 must be ≥ 1 (used by 03_pairwise, 06_domain_adapt)"),
+    ("pair_orders=three", "parameter pair_orders = 'three' must be one of one, both (used by 03_pairwise)"),
+    ("k_pairs=200", "parameter k_pairs = 200 must be ≤ k_rerank = 100 (03 pairs 02's reranked top-k_rerank)"),
+])
+def test_nonsense_parameters_stop_before_any_notebook_runs(fresh_data, capsys, override, message):
+    """Issue 16 (item 2): one line naming the parameter, its range and its notebooks; nothing runs or is cached."""
+    from pdlib import runner
+
+    assert runner.main(["--only", "03", "-p", override]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
+    assert not fresh_data.exists() or not any(fresh_data.iterdir())
+
+
+def test_a_yaml_error_names_the_file_and_line(tmp_path, monkeypatch):
+    (tmp_path / "smoke.yaml").write_text("common:\n  seed: 0\n 01_retrieve: [unclosed\n")
+    monkeypatch.setattr(config.paths, "params_dir", lambda: tmp_path)
+    with pytest.raises(PdlibError, match=r"smoke\.yaml line \d+: not valid YAML"):
+        config.load_profile("smoke")

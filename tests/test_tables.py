@@ -69,3 +69,23 @@ def test_seed_summaries_by_hand():
     assert tables.paired_difference([0.5, 3.0, 0.1])["verdict"] == "within the spread"   # std 1.6 > mean 1.2
     assert tables.paired_difference([-2.0, -3.0, -4.0])["verdict"] == "reversed"
     assert tables.paired_difference([2.0, -1.0, 4.0])["difference (points) mean ± std"] == "+1.7 ± 2.5"
+
+
+def test_show_prints_tables_as_the_paper_does():
+    """Issue 15: one decimal, "–" for a missing value (also None), the best of a column bold and the second
+    underlined; folded rows named in one caption line."""
+    frame = pd.DataFrame({"row": ["a", "b", "c", "d"], "ours (RR@10, %)": [71.25, 80.0, 75.5, None],
+                          "difference": [None, 1.04, -2.0, None]})
+    html = tables.show(frame, best="col").to_html()
+    assert "71.2" in html and "1.0" in html and "71.25" not in html and "None" not in html
+    styler = tables.show(frame, best="col")
+    styler._compute()
+    styles = {(r, c): "".join(f"{k}: {v}" for k, v in props) for (r, c), props in styler.ctx.items()}
+    assert styles[(1, 1)] == "font-weight: bold" and styles[(2, 1)] == "text-decoration: underline"
+    assert not styles.get((0, 1)) and not any(c == 2 and v for (r, c), v in styles.items())  # difference unmarked
+    folded = tables.show(frame, fold=["ours (RR@10, %)"]).to_html()
+    assert "Not evaluated in this run (1 row): d" in folded and ">d<" not in folded
+    by_row = tables.show(pd.DataFrame({"row": ["x"], "A": [1.0], "B": [3.0], "C": [2.0]}), best="row",
+                         cols=["A", "B", "C"])
+    by_row._compute()
+    assert {c for (r, c), props in by_row.ctx.items() if ("font-weight", "bold") in props} == {2}

@@ -192,3 +192,29 @@ def test_every_sampled_pair_reaches_l_pair_and_labelled_positives_join_the_lists
     n1 = int(b.doc_mask[1].sum())
     assert docs[1, n1 - 1] == "gold" and b.positive[1] == n1 - 1 and torch.isnan(b.teacher[1, n1 - 1])
     assert not b.doc_mask[0, int(b.doc_mask[0].sum()):].any() and torch.isnan(b.teacher[~b.doc_mask]).all()
+
+
+def test_an_interrupted_training_says_one_line_and_resumes(examples_path, tmp_path, monkeypatch):
+    """Issue 15: Ctrl-C in a training cell gives one line (IPython renders `_render_traceback_`), and the next
+    run resumes from the checkpoint it names."""
+    from pdlib import Interrupted
+
+    cfg = _cfg(steps=4, checkpoint_every=2)
+    train.make_job(tmp_path / "job", cfg, examples_path, DATASET)
+    real, calls = train._step, []
+
+    def stop_at_third(*args, **kw):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kw)
+
+    monkeypatch.setattr(train, "_step", stop_at_third)
+    with pytest.raises(Interrupted) as err:
+        train.run(tmp_path / "job", progress=False)
+    assert err.value._render_traceback_() == [
+        "\x1b[33mInterrupted\x1b[0m: training stopped at step 2 of 4; run the cell again to resume from the "
+        "checkpoint at step 2"]
+    monkeypatch.setattr(train, "_step", real)
+    assert train.run(tmp_path / "job", progress=False).exists()
+    assert len(train.read_log(tmp_path / "job")) == 4
