@@ -7,9 +7,10 @@ the rounds of iterative training, Table 5's dev scores and the ablations never s
 
 The rows to score form a *job*, a folder: `job.json` (teacher id, kind, batch size, max length), `items.parquet` (one row per
 input: `qid, docno_a[, docno_b]`), `queries.parquet`, `docs.parquet` (only the texts the items use).
-Worker `shard` of `n_shards` scores rows `shard, shard + n_shards, ...` in chunks; every finished chunk is
-written atomically as its own file and skipped when the worker starts again, so a killed run resumes
-where it stopped with no lost or duplicated rows. `merge` checks that every row was scored exactly once.
+Worker `shard` of `n_shards` scores the rows `shard, shard + n_shards, ...` that no finished chunk holds yet;
+every finished chunk is written atomically as its own file, so a killed run resumes where it stopped with no
+lost or duplicated rows, also under another shard count (a 4-GPU job resumed on 2 GPUs). `merge` checks that
+every row was scored exactly once.
 
 Many workers (one per GPU):
 
@@ -94,12 +95,9 @@ def score(teacher: str, dataset: str, items: pd.DataFrame, queries: pd.DataFrame
     folder, have, cols = _pending(teacher, dataset, items, queries, docs, pairwise, batch_size, max_length)
     if folder is not None:
         layouts = {f.name.split("-")[1] for f in (folder / "chunks").glob("*.parquet")}
-        if not layouts - {"of001"}:  # workers with another shard count ran: only they can finish the job
+        if not layouts - {"of001"}:  # workers with another shard count ran: they may still be running
             run_shard(folder, 0, 1, chunk_size, progress)
-        try:
-            new = merge(folder)
-        except PdlibError as err:
-            raise PdlibError(f"{err} (shards found: {sorted(layouts)})") from None
+        new = merge(folder)
         cache.write_frame(folder / "scored.parquet", new)
         have = pd.concat([have, new[cols + ["score"]]], ignore_index=True).drop_duplicates(cols)
     return _scored(items, have, cols)
@@ -132,16 +130,25 @@ def make_job(folder: Path, teacher: str, kind: str, items: pd.DataFrame, queries
     return folder
 
 
-def _chunk_file(folder: Path, shard: int, n_shards: int, chunk: int) -> Path:
-    return folder / "chunks" / f"shard{shard:03d}-of{n_shards:03d}-chunk{chunk:06d}.parquet"
+def _chunk_file(folder: Path, shard: int, n_shards: int, first_row: int) -> Path:
+    """A finished chunk: the layout that scored it (shard of n_shards) and its first row, which no other chunk
+    holds (a worker only takes rows no chunk holds yet)."""
+    return folder / "chunks" / f"shard{shard:03d}-of{n_shards:03d}-row{first_row:09d}.parquet"
+
+
+def _scored_rows(folder: Path) -> np.ndarray:
+    files = sorted((folder / "chunks").glob("*.parquet")) if (folder / "chunks").exists() else []
+    return np.concatenate([cache.read_frame(f).row.to_numpy() for f in files]) if files else np.array([], int)
 
 
 def run_shard(folder: Path, shard: int = 0, n_shards: int = 1, chunk_size: int = 512, progress: bool = True,
               score_fn=None) -> int:
     """Score this worker's rows of a job; returns how many rows it scored now (0 when already complete).
 
-    score_fn(prompts) -> scores replaces the teacher (tests); by default the job's teacher is loaded on the
-    first chunk that needs it, so a complete shard never loads a model.
+    A worker takes the rows `shard, shard + n_shards, ...` that no finished chunk holds, so a job started with
+    one shard count continues with another (4 GPUs, then 2) without scoring a row twice; workers of one layout
+    run side by side. score_fn(prompts) -> scores replaces the teacher (tests); by default the job's teacher is
+    loaded only when there is something to score.
     """
     folder = Path(folder)
     if not (folder / "job.json").exists():
@@ -150,41 +157,42 @@ def run_shard(folder: Path, shard: int = 0, n_shards: int = 1, chunk_size: int =
         raise PdlibError(f"shard must be in 0..{n_shards - 1}, got {shard}")
     job = cache.read_json(folder / "job.json")
     # a worker killed mid-write leaves its temporary file; only this shard's worker writes these names
-    for stale in (folder / "chunks").glob(f".shard{shard:03d}-of{n_shards:03d}-chunk*.tmp"):
+    for stale in (folder / "chunks").glob(f".shard{shard:03d}-of{n_shards:03d}-*.tmp"):
         if stale.is_dir():  # cache.atomic_path writes into a temporary folder
             shutil.rmtree(stale, ignore_errors=True)
         else:
             stale.unlink(missing_ok=True)
     items = cache.read_frame(folder / "items.parquet")
-    rows = np.arange(shard, len(items), n_shards)
-    chunks = [rows[i:i + chunk_size] for i in range(0, len(rows), chunk_size)]
-    todo = [c for c in range(len(chunks)) if not _chunk_file(folder, shard, n_shards, c).exists()]
-    if not todo:
+    mine = np.arange(shard, len(items), n_shards)
+    rows = np.setdiff1d(mine, _scored_rows(folder))
+    if not len(rows):
         return 0
+    chunks = [rows[i:i + chunk_size] for i in range(0, len(rows), chunk_size)]
     q_text = dict(cache.read_frame(folder / "queries.parquet").itertuples(index=False))
     d_text = dict(cache.read_frame(folder / "docs.parquet").itertuples(index=False))
     kind = job["kind"]
     pair = kind in PAIR_KINDS
-    done_rows = len(rows) - sum(len(chunks[c]) for c in todo)
+    done_rows = len(mine) - len(rows)
     if score_fn is None:  # before the bar: loading may build a model, with a bar of its own (one bar at a time)
         score_fn = _teacher_fn(job)
-    bar = tqdm(total=len(rows), initial=done_rows, desc=f"{kind} shard {shard}/{n_shards}",
+    bar = tqdm(total=len(mine), initial=done_rows, desc=f"{kind} shard {shard}/{n_shards}",
                unit="pair" if pair else "doc", disable=not progress)
     scored = 0
     try:
-        for c in todo:
-            part = items.iloc[chunks[c]]
+        for chunk in chunks:
+            part = items.iloc[chunk]
             if kind == "cross-encoder":
                 inputs = [(q_text[q], d_text[d]) for q, d in zip(part.qid, part.docno_a)]
             else:
                 inputs = [teachers.prompt(kind, q_text[q], d_text[a], d_text[b] if pair else None)
                           for q, a, b in zip(part.qid, part.docno_a, part.docno_b if pair else part.docno_a)]
             scores = np.asarray(score_fn(inputs), dtype=np.float32)
-            cache.write_frame(_chunk_file(folder, shard, n_shards, c), pd.DataFrame({"row": chunks[c], "score": scores}))
+            cache.write_frame(_chunk_file(folder, shard, n_shards, int(chunk[0])),
+                              pd.DataFrame({"row": chunk, "score": scores}))
             scored += len(part)
             bar.update(len(part))
     except KeyboardInterrupt:
-        raise Interrupted(f"{kind} scoring stopped with {done_rows + scored:,} of {len(rows):,} inputs scored; run "
+        raise Interrupted(f"{kind} scoring stopped with {done_rows + scored:,} of {len(mine):,} inputs scored; run "
                           f"the cell again to go on from there") from None
     finally:
         bar.close()
@@ -205,6 +213,12 @@ def _teacher_fn(job: dict):
                                             progress=False)
 
 
+def _layouts(folder: Path) -> list[str]:
+    """The shard counts of the finished chunks, e.g. ['1 shard', '3 shards']."""
+    counts = sorted({int(f.name.split("-")[1][2:]) for f in (folder / "chunks").glob("*.parquet")})
+    return [f"{n} shard{'s' if n > 1 else ''}" for n in counts]
+
+
 def merge(folder: Path) -> pd.DataFrame:
     """items + a `score` column, once every row has been scored exactly once (else a clear error)."""
     folder = Path(folder)
@@ -212,10 +226,14 @@ def merge(folder: Path) -> pd.DataFrame:
     files = sorted((folder / "chunks").glob("*.parquet")) if (folder / "chunks").exists() else []
     parts = pd.concat([cache.read_frame(f) for f in files]) if files else pd.DataFrame({"row": [], "score": []})
     counts = np.bincount(parts.row.astype(int), minlength=len(items)) if len(parts) else np.zeros(len(items), int)
-    if (counts != 1).any():
-        missing, dup = int((counts == 0).sum()), int((counts > 1).sum())
-        raise PdlibError(f"{folder}: {missing} rows unscored and {dup} scored twice — run the missing shards "
-                         f"(python -m pdlib.jobs {folder} --shard i --n-shards N) with the same N as before")
+    if (counts > 1).any():  # only workers that ran at the same time under different shard counts do this
+        raise PdlibError(f"{folder}: {int((counts > 1).sum())} rows were scored twice, by workers of different "
+                         f"shard counts ({', '.join(_layouts(folder))}) running at the same time; delete the "
+                         f"chunks of one of them ({folder}/chunks/shardNNN-ofMMM-*) and run it again")
+    if (counts == 0).any():
+        raise PdlibError(f"{folder}: {int((counts == 0).sum())} rows unscored (shards so far: "
+                         f"{', '.join(_layouts(folder)) or 'none'}); score them with python -m pdlib.jobs {folder} "
+                         f"--shard i --n-shards N for every i < N, any N")
     scores = np.empty(len(items), dtype=np.float32)
     scores[parts.row.astype(int).to_numpy()] = parts.score.to_numpy()
     return items.assign(score=scores)

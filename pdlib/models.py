@@ -137,7 +137,30 @@ def _fingerprint(folder: Path) -> str:
 
 
 def local_path(model_id: str) -> str:
-    """A path or hub id that from_pretrained can open offline, or a PdlibError saying what to do."""
+    """A path or hub id that from_pretrained can open offline, or a PdlibError saying what to do. A folder whose
+    config names its own code (`auto_map`) is refused (`refuse_remote_code`)."""
+    return refuse_remote_code(_locate(model_id), model_id)
+
+
+def refuse_remote_code(path: str, model_id: str) -> str:
+    """pdlib never runs a checkpoint's own Python code (no trust_remote_code), and colbert-ai's loader would:
+    it opens configs with trust_remote_code=True. So a config.json with an `auto_map` is an error."""
+    import json
+
+    for config in (Path(path) / "config.json", Path(path) / "config_sentence_transformers.json"):
+        if config.is_file():
+            try:
+                auto_map = json.loads(config.read_text()).get("auto_map")
+            except (ValueError, AttributeError):
+                raise PdlibError(f"{config} is not valid JSON: re-download or re-place {model_id}") from None
+            if auto_map:
+                raise PdlibError(f"{model_id}: {config} names custom code (auto_map: {sorted(auto_map)}), which pdlib "
+                                 f"never runs; use a checkpoint of a standard transformers architecture, or remove "
+                                 f"auto_map if the architecture is one") from None
+    return path
+
+
+def _locate(model_id: str) -> str:
     spec(model_id)
     ns = _namespace(model_id)
     if ns is not None:

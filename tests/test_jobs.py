@@ -130,3 +130,33 @@ def test_restart_clears_a_temporary_chunk_left_by_a_killed_worker(tmp_path, job_
     (stale / "shard000-of001-chunk000000.parquet").write_bytes(b"half a parquet")
     n = jobs.run_shard(job, chunk_size=400, progress=False, score_fn=lambda p: [0.0] * len(p))
     assert n == len(job_inputs[0]) and not stale.exists()
+
+
+def test_a_job_continues_under_another_shard_count_without_scoring_twice(tmp_path, job_inputs):
+    """Issue 16 (item 5): a job scored partly with 1 shard, then by 3 workers, then finished by 2 (a 4-GPU job
+    resumed on 2 GPUs): every row is scored exactly once and merge succeeds; a finished job scores nothing."""
+    job = _job(tmp_path / "relayout", job_inputs)
+    scored = []
+
+    def fake(prompts):
+        scored.append(len(prompts))
+        return np.zeros(len(prompts), dtype=np.float32)
+
+    def stops_after_300(prompts):
+        if sum(scored) >= 300:
+            raise KeyboardInterrupt
+        return fake(prompts)
+
+    from pdlib import Interrupted
+
+    n = len(job_inputs[0])
+    with pytest.raises(Interrupted, match="300 of"):
+        jobs.run_shard(job, 0, 1, chunk_size=100, progress=False, score_fn=stops_after_300)
+    assert sum(scored) == 300
+    jobs.run_shard(job, 1, 3, chunk_size=64, progress=False, score_fn=fake)
+    with pytest.raises(PdlibError, match=r"rows unscored \(shards so far: 1 shard, 3 shards\); score them with"):
+        jobs.merge(job)
+    for shard in (0, 1):
+        jobs.run_shard(job, shard, 2, chunk_size=50, progress=False, score_fn=fake)
+    assert sum(scored) == n and len(jobs.merge(job)) == n
+    assert all(jobs.run_shard(job, s, 5, progress=False, score_fn=fake) == 0 for s in range(5))
