@@ -4,7 +4,7 @@ Floors, bottom to top. A module imports only from floors below its own (or its o
 tests/test_layers.py parses every import and fails on an upward one or a circle.
 
 1. paths, config, atomic                 where things live, profiles and parameters, atomic writes
-2. data, models                          dataset ids (ir_datasets) and model ids (registry, loaders)
+2. placing, data, models                local copies of datasets; dataset ids (ir_datasets); model ids (registry, loaders)
 3. cache                                 derived stage keys, the `stage` decorator, hand-over between notebooks
 4. retrieve, plaid, teachers, jobs       first stage (faiss, PLAID); teachers' prompts and scores; sharded
                                          resumable scoring jobs and the per-teacher score store

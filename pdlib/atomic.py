@@ -1,5 +1,6 @@
 """Atomic writes: content goes to a temporary sibling that is renamed into place only when complete, so a
-crash never leaves half an artifact where a later run would take it for a finished one."""
+crash never leaves half an artifact where a later run would take it for a finished one. `folder_lock`: one
+process at a time builds a given folder, so two runs on one cache never build it twice or read it half-made."""
 from __future__ import annotations
 
 import contextlib
@@ -11,6 +12,16 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pandas as pd
+
+
+def folder_lock(folder: Path):
+    """An inter-process lock for something built once (a cache entry, a stand-in model, a converted dataset):
+    `<folder>.lock` beside it, from filelock. Check for the finished thing again inside the lock."""
+    from filelock import FileLock
+
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    return FileLock(str(folder) + ".lock")
 
 
 @contextlib.contextmanager

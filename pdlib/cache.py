@@ -27,7 +27,7 @@ from typing import Any, Callable
 import pandas as pd
 
 from . import PdlibError, data, models, paths
-from .atomic import atomic_path, read_frame, read_json, write_frame, write_json  # noqa: F401 (re-exported)
+from .atomic import atomic_path, folder_lock, read_frame, read_json, write_frame, write_json  # noqa: F401 (re-exported)
 
 
 def _slug(text: str, limit: int = 80) -> str:
@@ -165,18 +165,21 @@ def stage(name: str, artifact: str, *, model: str | None = None, dataset: str | 
             art = Artifact(key, artifact, fingerprint(params, readable=True))
             if art.path.exists():
                 return art
-            if "workdir" in sig.parameters:
-                bound.arguments["workdir"] = key.folder
-            result = fn(*bound.args, **bound.kwargs)
-            if isinstance(result, pd.DataFrame):
-                write_frame(art.path, result)
-            elif isinstance(result, (dict, list)):
-                write_json(art.path, result)
-            elif not art.path.exists():
-                raise RuntimeError(f"stage {name}: {fn.__qualname__} returned {type(result).__name__} and wrote "
-                                   f"no {artifact}")
-            write_json(key.folder / f"{artifact}.meta.json", {"key": dataclasses.asdict(key), "function":
-                                                               f"{fn.__module__}.{fn.__qualname__}", "params": art.params})
+            with folder_lock(key.folder):  # a concurrent run computing the same entry: wait, then reuse it
+                if art.path.exists():
+                    return art
+                if "workdir" in sig.parameters:
+                    bound.arguments["workdir"] = key.folder
+                result = fn(*bound.args, **bound.kwargs)
+                if isinstance(result, pd.DataFrame):
+                    write_frame(art.path, result)
+                elif isinstance(result, (dict, list)):
+                    write_json(art.path, result)
+                elif not art.path.exists():
+                    raise RuntimeError(f"stage {name}: {fn.__qualname__} returned {type(result).__name__} and wrote "
+                                       f"no {artifact}")
+                write_json(key.folder / f"{artifact}.meta.json", {"key": dataclasses.asdict(key), "function":
+                                                                   f"{fn.__module__}.{fn.__qualname__}", "params": art.params})
             return art
 
         wrapper.stage_name = name

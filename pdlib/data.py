@@ -2,15 +2,12 @@
 
 `load(dataset_id)` returns a `Collection` of typed tables: docs `docno, text`, queries `qid, text`
 (+ `answers` for ODQA), qrels `qid, docno, relevance`. Offline use works from pre-placed files:
-`use_local_beir(name, folder)` puts a BEIR-layout `source.zip` where ir_datasets looks for it. A plug-in
+`use_local_beir(name, folder)` puts a BEIR-layout `source.zip` where ir_datasets looks for it, and a folder under
+data/placed/<id>/ serves any id (pdlib.placing). A plug-in
 (the smoke world) adds a namespace of its own ids with `register_namespace` (e.g. `synthetic/<preset>/<split>`).
 """
 from __future__ import annotations
 
-import gzip
-import os
-import shutil
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -18,6 +15,9 @@ from typing import Callable
 import pandas as pd
 
 from . import PdlibError, load_plugins, paths
+from .placing import (LICENSED, LICENSED_PREFIX, PLACED_PREFIX, _placed_answers, _resolve_licensed,  # noqa: F401
+                      _resolve_placed, licensed_folder, licensed_id, placed_dir, placed_folder, read_beir_qrels,
+                      register_local, setup_ir_datasets, use_local_beir, validate_beir)  # (re-exported here)
 
 # --- the paper's datasets, by the name used in its tables -> ir_datasets id ---------------------------
 MSMARCO = {
@@ -37,13 +37,6 @@ BEIR = {  # Table 1 row -> ir_datasets id (test split); None: licensed, not dist
     "cqadupstack": [f"beir/cqadupstack/{s}" for s in CQADUPSTACK],  # reported as the mean of subforums
     "robust04": None, "signal1m": None, "trec-news": None, "bioasq": None,
 }
-LICENSED = {  # where a user with the licence finds them (not reachable through ir_datasets downloads)
-    "robust04": "TREC Disks 4&5 (licensed): ir_datasets 'disks45/nocr/trec-robust-2004' after placing the disks",
-    "signal1m": "Signal-1M (licensed by Signal AI): BEIR's instructions",
-    "trec-news": "Washington Post v2 (licensed by NIST): ir_datasets 'wapo/v2/trec-news-2019' after placing it",
-    "bioasq": "BioASQ Task 8b (registration required): BEIR's instructions",
-}
-LICENSED_PREFIX = "pdlib-licensed/"
 LOTTE = {"lotte-search": "lotte/pooled/test/search", "lotte-forum": "lotte/pooled/test/forum"}
 ODQA = {"nq": "dpr-w100/natural-questions/dev", "trivia-qa": "dpr-w100/trivia-qa/dev",
         "squad": "pdlib-odqa/squad/dev"}  # SQuAD is not in ir_datasets: registered from DPR's file
@@ -72,188 +65,6 @@ def passage_texts(docs: pd.DataFrame, style: str = "plain") -> list[str]:
     return [f"{t} | {x[len(t) + 1:]}" if t else x for t, x in zip(docs.title.fillna(""), docs.text)]
 
 
-def setup_ir_datasets() -> Path:
-    """Point ir_datasets at its home inside data/ (unless the user set IR_DATASETS_HOME) and return it."""
-    home = paths.ir_datasets_home()
-    os.environ.setdefault("IR_DATASETS_HOME", str(home))
-    home.mkdir(parents=True, exist_ok=True)
-    return home
-
-
-def use_local_beir(name: str, folder: Path | str | None = None) -> Path:
-    """Place a BEIR-layout folder (corpus.jsonl[.gz], queries.jsonl, qrels/*.tsv) as ir_datasets'
-    `beir/<name>/source.zip`, so `beir/<name>/...` loads offline. Default folder: ../shared/data/<name>."""
-    folder = Path(folder) if folder else paths.shared_data_dir() / name
-    corpus = next((p for p in (folder / "corpus.jsonl", folder / "corpus.jsonl.gz") if p.exists()), None)
-    if corpus is None or not (folder / "queries.jsonl").exists() or not (folder / "qrels").is_dir():
-        raise PdlibError(f"{folder} is not a BEIR folder (corpus.jsonl[.gz], queries.jsonl, qrels/*.tsv); "
-                         f"download beir/{name} with network once, or point use_local_beir at such a folder")
-    target = setup_ir_datasets() / "beir" / name / "source.zip"
-    if target.exists():
-        return target
-    from .atomic import atomic_path
-
-    with atomic_path(target) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
-        opener = gzip.open if corpus.suffix == ".gz" else open
-        with opener(corpus, "rb") as src, zf.open(f"{name}/corpus.jsonl", "w") as dst:
-            shutil.copyfileobj(src, dst, 1 << 20)
-        zf.write(folder / "queries.jsonl", f"{name}/queries.jsonl")
-        for q in sorted((folder / "qrels").glob("*.tsv")):
-            zf.write(q, f"{name}/qrels/{q.name}")
-    return target
-
-
-# --- licensed BEIR sets, placed by the user ----------------------------------------------------------------
-def licensed_folder(name: str) -> Path:
-    """Where a licensed BEIR set is placed, in BEIR layout (corpus.jsonl[.gz], queries.jsonl, qrels/test.tsv,
-    and qrels/train.tsv for BioASQ's Table 4 training queries): data/licensed/<name>/, or $PDLIB_LICENSED/<name>."""
-    return Path(os.environ.get("PDLIB_LICENSED", paths.data_dir() / "licensed")) / name
-
-
-def licensed_id(name: str, split: str = "test") -> str | None:
-    """The dataset id of a placed licensed set (e.g. `pdlib-licensed/robust04/test`), None if not placed."""
-    folder = licensed_folder(name)
-    return f"{LICENSED_PREFIX}{name}/{split}" if (folder / "qrels" / f"{split}.tsv").exists() else None
-
-
-def read_beir_qrels(path: Path) -> pd.DataFrame:
-    """A BEIR qrels TSV (query-id, corpus-id, score) as strings qid, docno, relevance; BEIR's files start with a
-    header line, some copies (e.g. ../shared/data/msmarco-dl19-mini) do not."""
-    qrels = pd.read_csv(path, sep="\t", dtype=str, header=None).iloc[:, :3]
-    qrels.columns = ["qid", "docno", "relevance"]
-    if len(qrels) and not str(qrels.relevance.iloc[0]).lstrip("-").isdigit():
-        qrels = qrels.iloc[1:]  # the header line
-    return qrels.reset_index(drop=True)
-
-
-def _beir_to_irds(folder: Path, split: str, target: Path) -> None:
-    """A BEIR folder's corpus, queries and one qrels split as the TSV/TREC files ir_datasets.create_dataset reads."""
-    import json
-
-    corpus = next((p for p in (folder / "corpus.jsonl", folder / "corpus.jsonl.gz") if p.exists()), None)
-    if corpus is None or not (folder / "queries.jsonl").exists():
-        raise PdlibError(f"{folder} is not a BEIR folder: it needs corpus.jsonl[.gz], queries.jsonl and qrels/{split}.tsv")
-    qrels = read_beir_qrels(folder / "qrels" / f"{split}.tsv")
-    opener = gzip.open if corpus.suffix == ".gz" else open
-    with opener(corpus, "rt") as f:
-        docs = [json.loads(line) for line in f if line.strip()]
-    queries = [json.loads(line) for line in (folder / "queries.jsonl").read_text().split("\n") if line.strip()]
-    wanted = set(qrels.qid) if len(qrels) else {q["_id"] for q in queries}  # no qrels (ODQA): every query
-
-    def clean(text: str) -> str:
-        return " ".join(str(text).split())  # one line, no tabs
-    target.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame({"docno": [d["_id"] for d in docs], "text": [clean(f"{d.get('title', '')} {d.get('text', '')}")
-                                                             for d in docs]}).to_csv(
-        target / "docs.tsv", sep="\t", header=False, index=False)
-    pd.DataFrame([(q["_id"], clean(q["text"])) for q in queries if q["_id"] in wanted]).to_csv(
-        target / "queries.tsv", sep="\t", header=False, index=False)
-    qrels.assign(it="0")[["qid", "it", "docno", "relevance"]].to_csv(target / "qrels.txt", sep=" ", header=False,
-                                                                     index=False)
-
-
-def _resolve_licensed(dataset_id: str) -> str:
-    """`pdlib-licensed/<name>/<split>`: the placed folder, converted once into the cache and registered."""
-    from .atomic import atomic_path
-
-    name, split = dataset_id[len(LICENSED_PREFIX):].split("/")
-    folder = licensed_folder(name)
-    if licensed_id(name, split) is None:
-        raise PdlibError(f"{name} ({split}) is not placed: put its BEIR folder at {folder} "
-                         f"(corpus.jsonl, queries.jsonl, qrels/{split}.tsv) — {LICENSED.get(name, '')}")
-    target = paths.data_dir() / "licensed-irds" / name / split
-    if not (target / "qrels.txt").exists():
-        with atomic_path(target) as tmp:
-            _beir_to_irds(folder, split, tmp)
-    return register_local(dataset_id, target / "docs.tsv", target / "queries.tsv", target / "qrels.txt")
-
-
-# --- any dataset id served from a folder the user placed (air-gapped clusters, local copies) ----------------
-PLACED_PREFIX = "pdlib-placed/"
-
-
-def placed_dir() -> Path:
-    """Where datasets are placed by id: data/placed/<ir_datasets id>/ in BEIR layout, or $PDLIB_PLACED."""
-    return Path(os.environ.get("PDLIB_PLACED", paths.data_dir() / "placed"))
-
-
-def placed_folder(dataset_id: str) -> Path | None:
-    """The folder that serves `dataset_id` if the user placed one: `<placed_dir>/<id>/` holding corpus.jsonl[.gz],
-    queries.jsonl (lines may carry "answers" for ODQA) and qrels/test.tsv (optional when queries have answers).
-    E.g. data/placed/msmarco-passage/trec-dl-2019/judged/ or data/placed/lotte/pooled/test/search/."""
-    if dataset_id.startswith(("pdlib-", "synthetic/")) or ".." in Path(dataset_id).parts:
-        return None
-    folder = placed_dir() / dataset_id
-    has_corpus = (folder / "corpus.jsonl").exists() or (folder / "corpus.jsonl.gz").exists()
-    return folder if has_corpus and (folder / "queries.jsonl").exists() else None
-
-
-def _placed_digest(folder: Path) -> str:
-    """Changes when a placed folder's files do (names, sizes, first and last MiB): a corrected copy replaces the
-    converted one."""
-    import hashlib
-
-    h = hashlib.sha256()
-    for f in sorted(p for p in folder.rglob("*") if p.is_file()):
-        size = f.stat().st_size
-        h.update(f"{f.relative_to(folder)}:{size}".encode())
-        with f.open("rb") as fh:
-            h.update(fh.read(1 << 20))
-            fh.seek(max(0, size - (1 << 20)))
-            h.update(fh.read())
-    return h.hexdigest()[:12]
-
-
-def _resolve_placed(dataset_id: str, folder: Path) -> str:
-    """Convert a placed folder once (keyed by its content) and register it as `pdlib-placed/<id>@<digest>`."""
-    import json
-
-    from .atomic import atomic_path
-
-    digest = _placed_digest(folder)
-    target = paths.data_dir() / "placed-irds" / dataset_id / digest
-    has_qrels = (folder / "qrels" / "test.tsv").exists()
-    if not (target / "docs.tsv").exists():
-        with atomic_path(target) as tmp:
-            if has_qrels:
-                _beir_to_irds(folder, "test", tmp)
-            else:  # answers instead of judgements (ODQA)
-                _beir_to_irds_no_qrels(folder, tmp)
-            answers = {}
-            for line in (folder / "queries.jsonl").read_text().split("\n"):
-                q = json.loads(line) if line.strip() else {}
-                if "answers" in q or "answers" in q.get("metadata", {}):
-                    answers[q["_id"]] = list(q.get("answers", q.get("metadata", {}).get("answers")))
-            if answers:
-                (tmp / "answers.json").write_text(json.dumps(answers))
-    return register_local(f"{PLACED_PREFIX}{dataset_id}@{digest}", target / "docs.tsv", target / "queries.tsv",
-                          target / "qrels.txt" if has_qrels else None)
-
-
-def _beir_to_irds_no_qrels(folder: Path, target: Path) -> None:
-    """`_beir_to_irds` for a folder without qrels (every query kept; relevance comes from answers)."""
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as empty:
-        (Path(empty) / "qrels").mkdir()
-        (Path(empty) / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n")
-        for name in ("corpus.jsonl", "corpus.jsonl.gz", "queries.jsonl"):
-            if (folder / name).exists():
-                os.symlink(folder / name, Path(empty) / name)
-        _beir_to_irds(Path(empty), "test", target)
-    (target / "qrels.txt").unlink(missing_ok=True)
-
-
-def _placed_answers(canon: str) -> dict[str, list[str]]:
-    import json
-
-    if not canon.startswith(PLACED_PREFIX):
-        return {}
-    dataset_id, digest = canon[len(PLACED_PREFIX):].rsplit("@", 1)
-    path = paths.data_dir() / "placed-irds" / dataset_id / digest / "answers.json"
-    return json.loads(path.read_text()) if path.exists() else {}
-
-
 # --- queries split in two, for a target domain without a train split (Table 4's Climate-FEVER) -------------
 SPLIT_PREFIX = "pdlib-split/"
 
@@ -278,18 +89,6 @@ def _in_part(qids: pd.Series, seed: int, fraction: float, part: str) -> pd.Serie
 
     u = qids.map(lambda q: int(hashlib.sha256(f"{seed}:{q}".encode()).hexdigest()[:15], 16) / 16 ** 15)
     return (u < fraction) if part == "train" else (u >= fraction)
-
-
-def register_local(dataset_id: str, docs_tsv: Path, queries_tsv: Path | None, qrels_trec: Path | None) -> str:
-    """Register local TSV/TREC files under `dataset_id` in ir_datasets (idempotent)."""
-    setup_ir_datasets()  # before ir_datasets' first import: it reads its home once
-    import ir_datasets
-
-    if dataset_id not in ir_datasets.registry:
-        ir_datasets.registry.register(dataset_id, ir_datasets.create_dataset(
-            docs_tsv=str(docs_tsv), queries_tsv=str(queries_tsv) if queries_tsv else None,
-            qrels_trec=str(qrels_trec) if qrels_trec else None))
-    return dataset_id
 
 
 # --- namespaces of ids resolved on first use (licensed sets here; a plug-in's, e.g. `synthetic/...`) ----

@@ -92,4 +92,4 @@ def test_the_parser_finds_every_kind_of_import(tmp_path, monkeypatch):
         assert imports(fake) == {"figures", "runner", "tables"}
     finally:
         fake.unlink()
-    assert {"paths", "atomic"} <= graph()["data"]
+    assert {"paths", "atomic"} <= graph()["placing"] and "placing" in graph()["data"]

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from .. import PdlibError, paths
-from ..atomic import atomic_path
+from ..atomic import atomic_path, folder_lock
 from ..data import register_local
 
 GENERATOR_VERSION = 3  # bump when generate() changes: it is part of every synthetic set's id
@@ -161,21 +161,26 @@ def make_synthetic(spec: SyntheticSpec | None = None, root: Path | None = None) 
     """
     spec = spec or SyntheticSpec()
     folder = (root or paths.data_dir()) / "synthetic" / f"{spec.name}-{spec.digest}"
-    if not (folder / "done.json").exists():
-        docs, queries, qrels = generate(spec)
-        with atomic_path(folder) as tmp:
-            tmp.mkdir()
-            docs[["docno", "text"]].to_csv(tmp / "docs.tsv", sep="\t", header=False, index=False)
-            for split in queries:
-                queries[split][["qid", "text"]].to_csv(tmp / f"queries-{split}.tsv", sep="\t", header=False, index=False)
-                q = qrels[split].assign(iteration="0")[["qid", "iteration", "docno", "relevance"]]
-                q.to_csv(tmp / f"qrels-{split}.txt", sep=" ", header=False, index=False)
-            (tmp / "done.json").write_text(json.dumps(asdict(spec), indent=1))
+    with folder_lock(folder):  # two runs on one empty cache: one writes, the other waits
+        if not (folder / "done.json").exists():
+            _write_synthetic(spec, folder)
     ids = {}
     for split in ("train", "dev", "test"):
         ids[split] = register_local(f"pdlib-synthetic/{spec.name}-{spec.digest}/{split}", folder / "docs.tsv",
                                     folder / f"queries-{split}.tsv", folder / f"qrels-{split}.txt")
     return ids
+
+
+def _write_synthetic(spec: SyntheticSpec, folder: Path) -> None:
+    docs, queries, qrels = generate(spec)
+    with atomic_path(folder) as tmp:
+        tmp.mkdir()
+        docs[["docno", "text"]].to_csv(tmp / "docs.tsv", sep="\t", header=False, index=False)
+        for split in queries:
+            queries[split][["qid", "text"]].to_csv(tmp / f"queries-{split}.tsv", sep="\t", header=False, index=False)
+            q = qrels[split].assign(iteration="0")[["qid", "iteration", "docno", "relevance"]]
+            q.to_csv(tmp / f"qrels-{split}.txt", sep=" ", header=False, index=False)
+        (tmp / "done.json").write_text(json.dumps(asdict(spec), indent=1))
 
 
 PRESETS = {

@@ -14,7 +14,7 @@ import string
 from pathlib import Path
 
 from .. import PdlibError, paths
-from ..atomic import atomic_path
+from ..atomic import atomic_path, folder_lock
 from .specs import TINY_FOLDERS, TINY_VERSION
 from .synthetic import PROMPT_WORDS, SyntheticSpec, generate
 from .teacher_training import train_cross_encoder, train_t5_teacher
@@ -140,13 +140,21 @@ def build_tiny(name: str, root: Path | None = None) -> Path:
     bert | bi-encoder | colbert | t5 (random init, fixed seed; both T5s start from `_positional_prior`) or
     cross-encoder | t5-teacher (then briefly trained on the synthetic labels by teacher_training).
     """
-    import torch
-
     if name not in set(TINY_FOLDERS.values()):
         raise PdlibError(f"no tiny stand-in called {name!r}")
     folder = (root / "models" if root else paths.models_dir()) / f"tiny-{name}-v{TINY_VERSION}"
     if (folder / "config.json").exists() or (folder / "modules.json").exists():
         return folder
+    with folder_lock(folder):  # another run may be building it: wait, then use its folder
+        if (folder / "config.json").exists() or (folder / "modules.json").exists():
+            return folder
+        _build(name, folder)
+    return folder
+
+
+def _build(name: str, folder: Path) -> None:
+    import torch
+
     torch.manual_seed(1 if name == "bert" else 0)  # tiny/bert is another initialisation than the bi-encoder
     with atomic_path(folder) as tmp:
         tmp.mkdir()
@@ -179,7 +187,6 @@ def build_tiny(name: str, root: Path | None = None) -> Path:
             BertModel(_bert_config(len(tok))).save_pretrained(tmp, safe_serialization=True)
             if name == "bi-encoder":
                 _as_sentence_transformer(tmp)
-    return folder
 
 
 def _as_sentence_transformer(folder: Path) -> None:
