@@ -39,10 +39,12 @@ MEAN_TOKENS = {"beir/scifact": (337, 22, 568), "msmarco-passage": (81, 9, 142), 
 
 # Effective throughput in the FLOP counts above (so measured time = counted FLOPs / rate), per kind of work.
 THROUGHPUT = {
-    "cpu": {"forward": 1.42e11, "train": 0.88e11,
-            "source": "this project's 2-core machine (AMD EPYC, 2 cores, fp32), all-MiniLM-L6-v2 on batches of 32 × "
-                      "180 tokens: `./run_all.sh --plan --probe` on 2026-11-26 (a 4-core laptop: about half the time)"},
-    "h100": {"forward": 2.3e14, "train": 2.7e14,
+    "cpu": {"forward": 1.42e11, "forward_t5": 0.7e11, "train": 0.88e11,
+            "source": "this project's 2-core machine (AMD EPYC, 2 cores, fp32): all-MiniLM-L6-v2 on batches of 32 × "
+                      "180 tokens (`./run_all.sh --plan --probe`, 2026-11-26); T5: the small run's monoT5/duoT5-base "
+                      "scoring, measured with other jobs beside it part of the time (a 4-core laptop: about half "
+                      "the time)"},
+    "h100": {"forward": 2.3e14, "forward_t5": 2.3e14, "train": 2.7e14,
              "source": "one H200, bf16 (benchmarks/results/h200-2026-11-26-*.txt): duoT5-3B scoring 672 pairs/s "
                        "at 142 tokens; Table 7's ColBERT step 45.6 queries/s (micro-batch 16). Not measured on an "
                        "H100, which has the same bf16 peak (989 TFLOP/s) and 30% less memory bandwidth; "
@@ -59,6 +61,11 @@ class Work:
     tokens: int       # tokens per input
     kind: str         # forward | train
     runs: int = 1     # how many times the same work is done (e.g. one per training run)
+
+    @property
+    def rate_kind(self) -> str:
+        """Which measured throughput applies: T5 rerankers run slower per FLOP on a CPU than BERT encoders."""
+        return "forward_t5" if self.kind == "forward" and "t5" in self.model.lower() else self.kind
 
     @property
     def flops(self) -> float:
@@ -270,6 +277,19 @@ def probe(seconds: float = 8.0) -> dict[str, float]:
             bert(input_ids=ids, attention_mask=mask)
             k += 1
         out["forward"] = 2 * n * k / (time.perf_counter() - t0)
+    from transformers import T5Config, T5ForConditionalGeneration  # t5-base's shape, random weights, eager
+
+    t5 = T5ForConditionalGeneration(T5Config(d_model=768, d_ff=3072, d_kv=64, num_heads=12, num_layers=12,
+                                             vocab_size=32128)).eval()
+    ids5 = torch.randint(100, 30000, (16, 288))
+    dec = torch.zeros((16, 1), dtype=torch.long)
+    with torch.inference_mode():
+        t5(input_ids=ids5[:2], decoder_input_ids=dec[:2])  # warm-up
+        t0, k = time.perf_counter(), 0
+        while time.perf_counter() - t0 < seconds:
+            t5(input_ids=ids5, decoder_input_ids=dec)
+            k += 1
+        out["forward_t5"] = 2 * 85.0e6 * ids5.numel() * k / (time.perf_counter() - t0)
     opt = torch.optim.AdamW(bert.parameters(), lr=1e-5)
     bert.train()
     t0, k = time.perf_counter(), 0
@@ -302,7 +322,7 @@ def report(profile: str, overrides: dict | None = None, notebooks: list[str] | N
     total = {"cpu": 0.0, "h100": 0.0}
     for name in notebooks or config.NOTEBOOKS:
         items = [w for w in work if w.notebook == name]
-        nb = {dev: sum(w.flops / rates[dev][w.kind] for w in items) for dev in total}
+        nb = {dev: sum(w.flops / rates[dev][w.rate_kind] for w in items) for dev in total}
         for dev in total:
             total[dev] += nb[dev]
         lines.append(f"{name}: {_duration(nb['cpu'])} on the CPU, {_duration(nb['h100'])} on one H100")
@@ -310,10 +330,12 @@ def report(profile: str, overrides: dict | None = None, notebooks: list[str] | N
             size = (f"{w.items:,} steps × {w.tokens:,} tokens" if w.kind == "train" else
                     f"{w.items:,} inputs × {w.tokens} tokens") + (f", ×{w.runs}" if w.runs > 1 else "")
             lines.append(f"  - {w.what} ({size}) [{w.model}]: {w.flops / 1e12:,.1f} TFLOP, "
-                         f"{_duration(w.flops / rates['cpu'][w.kind])} CPU, {_duration(w.flops / rates['h100'][w.kind])} H100")
+                         f"{_duration(w.flops / rates['cpu'][w.rate_kind])} CPU, "
+                         f"{_duration(w.flops / rates['h100'][w.rate_kind])} H100")
     lines += ["", f"total: {_duration(total['cpu'])} on the CPU, {_duration(total['h100'])} on one H100", "",
-              "CPU figures: " + (f"measured on this machine just now (--probe): forward {rates['cpu']['forward']:.2e}, "
-                                 f"training {rates['cpu']['train']:.2e} FLOP/s" if cpu else THROUGHPUT["cpu"]["source"]),
+              "CPU figures: " + (f"measured on this machine just now (--probe): forward {rates['cpu']['forward']:.2e} "
+                                 f"(T5 {rates['cpu']['forward_t5']:.2e}), training {rates['cpu']['train']:.2e} FLOP/s"
+                                 if cpu else THROUGHPUT["cpu"]["source"]),
               "H100 figures: " + THROUGHPUT["h100"]["source"],
               "Estimates count 2·N·T FLOPs per forward and 6·N·T per training step (N non-embedding parameters, "
               "T tokens): lower bounds, ±2×."]
