@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         config.check_overrides(chosen, overrides)
         for name in chosen:  # validate everything before running anything
             config.resolve(name, args.profile, overrides)
-        config.check_across(args.profile, overrides)
+        config.check_across(args.profile, overrides, chosen)
         if args.plan:
             from . import plan
 
