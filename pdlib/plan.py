@@ -264,42 +264,39 @@ def probe(seconds: float = 8.0) -> dict[str, float]:
 
     from . import models
 
+    from transformers import T5Config, T5ForConditionalGeneration
+
     st = models.load_bi_encoder("sentence-transformers/all-MiniLM-L6-v2", device="cpu")
     bert = st[0].auto_model
-    ids = torch.randint(1000, 20000, (32, 180))
-    mask = torch.ones_like(ids)
+    ids, mask = torch.randint(1000, 20000, (32, 180)), torch.ones(32, 180, dtype=torch.long)
     n = params("sentence-transformers/all-MiniLM-L6-v2") * 1e6 * ids.numel()
-    out = {}
-    with torch.inference_mode():
-        bert(input_ids=ids[:4], attention_mask=mask[:4])  # warm-up
-        t0, k = time.perf_counter(), 0
-        while time.perf_counter() - t0 < seconds:
-            bert(input_ids=ids, attention_mask=mask)
-            k += 1
-        out["forward"] = 2 * n * k / (time.perf_counter() - t0)
-    from transformers import T5Config, T5ForConditionalGeneration  # t5-base's shape, random weights, eager
-
     t5 = T5ForConditionalGeneration(T5Config(d_model=768, d_ff=3072, d_kv=64, num_heads=12, num_layers=12,
-                                             vocab_size=32128)).eval()
-    ids5 = torch.randint(100, 30000, (16, 288))
-    dec = torch.zeros((16, 1), dtype=torch.long)
-    with torch.inference_mode():
-        t5(input_ids=ids5[:2], decoder_input_ids=dec[:2])  # warm-up
-        t0, k = time.perf_counter(), 0
-        while time.perf_counter() - t0 < seconds:
-            t5(input_ids=ids5, decoder_input_ids=dec)
-            k += 1
-        out["forward_t5"] = 2 * 85.0e6 * ids5.numel() * k / (time.perf_counter() - t0)
+                                             vocab_size=32128)).eval()  # t5-base's shape, random weights, eager
+    ids5, dec = torch.randint(100, 30000, (16, 288)), torch.zeros((16, 1), dtype=torch.long)
+    n5 = params("castorini/monot5-base-msmarco") * 1e6 * ids5.numel()
     opt = torch.optim.AdamW(bert.parameters(), lr=1e-5)
-    bert.train()
-    t0, k = time.perf_counter(), 0
-    while time.perf_counter() - t0 < seconds:
+
+    def train_step():
         bert(input_ids=ids, attention_mask=mask).last_hidden_state.pow(2).mean().backward()
         opt.step()
         opt.zero_grad()
-        k += 1
-    out["train"] = 6 * n * k / (time.perf_counter() - t0)
+
+    with torch.inference_mode():
+        out = {"forward": 2 * n * _per_second(lambda: bert(input_ids=ids, attention_mask=mask), seconds),
+               "forward_t5": 2 * n5 * _per_second(lambda: t5(input_ids=ids5, decoder_input_ids=dec), seconds)}
+    bert.train()
+    out["train"] = 6 * n * _per_second(train_step, seconds)
     return out
+
+
+def _per_second(step, seconds: float) -> float:
+    """Calls of `step` per second over `seconds`, after one warm-up call."""
+    step()
+    t0, k = time.perf_counter(), 0
+    while time.perf_counter() - t0 < seconds:
+        step()
+        k += 1
+    return k / (time.perf_counter() - t0)
 
 
 # --- the report ---------------------------------------------------------------------------------------------
