@@ -16,8 +16,9 @@ import pandas as pd
 
 from . import PdlibError, load_plugins, paths
 from .placing import (LICENSED, LICENSED_PREFIX, PLACED_PREFIX, _placed_answers, _resolve_licensed,  # noqa: F401
-                      _resolve_placed, licensed_folder, licensed_id, placed_dir, placed_folder, read_beir_qrels,
-                      register_local, setup_ir_datasets, use_local_beir, validate_beir)  # (re-exported here)
+                      _resolve_placed, content_tag, licensed_folder, licensed_id, placed_dir, placed_folder,
+                      read_beir_qrels, register_local, setup_ir_datasets, use_local_beir,
+                      validate_beir)  # (re-exported here)
 
 # --- the paper's datasets, by the name used in its tables -> ir_datasets id ---------------------------
 MSMARCO = {

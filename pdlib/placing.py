@@ -103,28 +103,49 @@ def use_local_beir(name: str, folder: Path | str | None = None) -> Path:
 
 
 def _place_beir(name: str, folder: Path, corpus: Path, target: Path) -> Path:
-    placed_from = target.with_name("placed-from.txt")  # the folder and content the placed copy came from
-    stamp = f"{folder.resolve()} {_placed_digest(folder)}"
-    if target.exists():
-        if placed_from.exists() and placed_from.read_text() != stamp:
-            raise PdlibError(f"beir/{name} is already placed from other files ({placed_from.read_text()}), and the "
-                             f"cache's artifacts refer to that copy. To use the new folder, delete "
-                             f"{target.parent} and the cached artifacts (data/) and place it again; or place it by id "
-                             f"under {placed_dir()} (a corrected copy there replaces the old)")
+    """Write `target` (source.zip) from `folder` unless it already holds that content. A folder with other
+    content (a corrected copy) replaces the placed one: ir_datasets' files derived from the old zip are removed,
+    and the cache keys of every `beir/<name>` dataset change with it (`content_tag`), so nothing computed from
+    the old copy is reused."""
+    placed_from = target.with_name("placed-from.txt")  # "<folder> <content digest>" of the placed copy
+    digest = _placed_digest(folder)
+    stamp = f"{folder.resolve()} {digest}"
+    if target.exists() and placed_from.exists() and placed_from.read_text().rsplit(" ", 1)[-1] == digest:
+        if placed_from.read_text() != stamp:  # the same files, moved: nothing to redo
+            placed_from.write_text(stamp)
         return target
     validate_beir(folder)
     from .atomic import atomic_path
 
-    placed_from.parent.mkdir(parents=True, exist_ok=True)
-    placed_from.write_text(stamp)
+    if target.parent.exists():  # another copy was placed before: start over from the new files
+        for old in target.parent.iterdir():
+            shutil.rmtree(old) if old.is_dir() else old.unlink()
+    target.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(target) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
         opener = gzip.open if corpus.suffix == ".gz" else open
         with opener(corpus, "rb") as src, zf.open(f"{name}/corpus.jsonl", "w") as dst:
             shutil.copyfileobj(src, dst, 1 << 20)
         zf.write(folder / "queries.jsonl", f"{name}/queries.jsonl")
-        for q in sorted((folder / "qrels").glob("*.tsv")):
-            zf.write(q, f"{name}/qrels/{q.name}")
+        for q in sorted((folder / "qrels").glob("*.tsv")):  # with the header line ir_datasets expects
+            rows = read_beir_qrels(q)
+            zf.writestr(f"{name}/qrels/{q.name}", "query-id\tcorpus-id\tscore\n" + "".join(
+                f"{a}\t{b}\t{c}\n" for a, b, c in rows.itertuples(index=False)))
+    placed_from.write_text(stamp)  # last: a run killed before this point places the folder again
     return target
+
+
+def content_tag(canonical_id: str) -> str:
+    """What a cache key adds for a dataset whose files were placed with `use_local_beir`: the placed content's
+    digest (so a corrected copy gets new keys), "" for every other dataset (their keys stay as they were)."""
+    if not canonical_id.startswith("beir/"):
+        return ""
+    parts = canonical_id.split("/")[1:]
+    home = paths.ir_datasets_home() / "beir"
+    for n in range(len(parts), 0, -1):  # beir/cqadupstack/android/... names its folder by the longest match
+        stamp = home.joinpath(*parts[:n]) / "placed-from.txt"
+        if stamp.exists():
+            return stamp.read_text().rsplit(" ", 1)[-1]
+    return ""
 
 
 # --- licensed BEIR sets, placed by the user ----------------------------------------------------------------

@@ -32,7 +32,8 @@ class DPRStudent(torch.nn.Module):
         self.scale = 20.0 if normalises else 1.0
 
     def _embed(self, texts: list[str], maxlen: int) -> torch.Tensor:
-        feats = self.st.tokenize(texts)
+        # `preprocess` is what the deprecated `tokenize` calls in newer releases; 5.0 has only `tokenize`
+        feats = (self.st.preprocess if hasattr(self.st, "preprocess") else self.st.tokenize)(texts)
         feats = {k: v[:, :maxlen].to(self.st.device) if torch.is_tensor(v) and v.dim() == 2 else v
                  for k, v in feats.items()}
         return self.st(feats)["sentence_embedding"]

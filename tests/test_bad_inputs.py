@@ -81,11 +81,25 @@ def test_a_corrected_placed_folder_replaces_the_old_one(session_data, tmp_path, 
     assert len(data.load("beir/fixed/test").qrels) == 3
     (folder / "qrels" / "test.tsv").write_text("q0\td0\t1\nq1\td1\t1\n")
     assert data.canonical_id("beir/fixed/test") != first and len(data.load("beir/fixed/test").qrels) == 2
-    # use_local_beir keeps ir_datasets' own id, so another folder is refused with the remedy, not ignored
-    data.use_local_beir("fixed-by-name", folder)
-    other = _beir(tmp_path / "other")
-    with pytest.raises(PdlibError, match="already placed from other files .* delete"):
-        data.use_local_beir("fixed-by-name", other)
+    # through use_local_beir too (ir_datasets' own id): the new files replace the old, and every cache key of
+    # the set changes with them; the same files from another folder change nothing
+    from pdlib import cache
+
+    def key():
+        return cache.derive("run", "f", None, "beir/quora/test", {}).digest
+
+    data.use_local_beir("quora", folder)
+    assert len(data.load("beir/quora/test").qrels) == 2
+    before = key()
+    other = _beir(tmp_path / "other")  # three qrels lines
+    data.use_local_beir("quora", other)
+    assert len(data.load("beir/quora/test").qrels) == 3 and key() != before
+    moved = tmp_path / "moved"
+    shutil.copytree(other, moved)
+    after = key()
+    data.use_local_beir("quora", moved)
+    assert key() == after and len(data.load("beir/quora/test").qrels) == 3
+    assert data.content_tag("beir/never-placed/test") == ""  # sets not placed this way: keys as before
 
 
 @pytest.mark.slow

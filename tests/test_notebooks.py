@@ -89,6 +89,20 @@ def test_smoke_profile_runs_end_to_end(smoke_run):
         assert str(smoke_run) not in f.read_text() and "/tmp/" not in f.read_text(), f.name
 
 
+NOISE = ("is deprecated", "IProgress not found", "TqdmWarning", "Asking-to-pad", "You're using a")
+
+
+def test_executed_notebooks_carry_no_library_noise(smoke_run):
+    """Issue 15: the warnings a reader used to meet in every notebook (deprecations, tqdm without widgets,
+    fast-tokenizer padding advice) stay silenced."""
+    for nb in config.NOTEBOOKS:
+        executed = nbformat.read(smoke_run / "executed" / "smoke" / f"{nb}.ipynb", as_version=4)
+        text = "\n".join(o.get("text", "") for c in executed.cells if c.cell_type == "code" for o in c.outputs
+                         if o.get("output_type") == "stream")
+        found = [n for n in NOISE if n in text]
+        assert not found, f"{nb}: {found}"
+
+
 def test_the_smoke_teachers_rerank_better_than_the_student(smoke_run):
     """Issue 13: the smoke teachers are teachers. On the dev set (Table 5) the pointwise and the pairwise teacher
     rerank the initial retriever's top-k far better than the retriever ranks it (measured on the 2-core machine

@@ -191,7 +191,11 @@ def _build(name: str, folder: Path) -> None:
 
 def _as_sentence_transformer(folder: Path) -> None:
     """Turn a BERT folder into a sentence-transformers folder (mean pooling), in place."""
-    from sentence_transformers import SentenceTransformer, models as st_models
+    from sentence_transformers import SentenceTransformer
+    try:  # where newer releases keep the modules (importing `sentence_transformers.models` warns there)
+        from sentence_transformers.sentence_transformer import modules as st_models
+    except ImportError:  # 5.0
+        from sentence_transformers import models as st_models
 
     word = st_models.Transformer(str(folder), max_seq_length=128)
     model = SentenceTransformer(modules=[word, st_models.Pooling(word.get_embedding_dimension(), "mean")],
