@@ -12,6 +12,10 @@ import pandas as pd
 
 from . import evaluate, paper
 
+# every frame a notebook displays (run heads, scores, losses) shows 3 decimals, not pandas' 6 (issue 15); the
+# tables written to figures/ format their own numbers
+pd.set_option("display.precision", 3)
+
 
 def pct(value: float | None) -> float | None:
     """A fraction as a percentage with one decimal (None and NaN stay None)."""

@@ -41,7 +41,10 @@ def test_hit_miss_and_what_keys_a_stage(fresh_data):
 
     assert demo("tiny/cross-encoder", data.canonical_id("synthetic/tiny/train"), 100) == a and len(CALLS) == 4
     # the tiny stand-ins' version is part of the key and of the folder name
-    assert a.key.model == "tiny/cross-encoder@v10" and "tiny-cross-encoder-v10__pdlib-synthetic-tiny" in str(a.path)
+    from pdlib.smoke.specs import TINY_VERSION
+
+    v = f"v{TINY_VERSION}"
+    assert a.key.model == f"tiny/cross-encoder@{v}" and f"tiny-cross-encoder-{v}__pdlib-synthetic-tiny" in str(a.path)
 
 
 def test_upstream_keys_flow_into_downstream_keys(fresh_data):
