@@ -39,11 +39,11 @@ MEAN_TOKENS = {"beir/scifact": (337, 22, 568), "msmarco-passage": (81, 9, 142), 
 
 # Effective throughput in the FLOP counts above (so measured time = counted FLOPs / rate), per kind of work.
 THROUGHPUT = {
-    "cpu": {"forward": 1.42e11, "forward_t5": 0.7e11, "train": 0.88e11,
+    "cpu": {"forward": 1.42e11, "forward_t5": 1.0e11, "train": 0.88e11,
             "source": "this project's 2-core machine (AMD EPYC, 2 cores, fp32): all-MiniLM-L6-v2 on batches of 32 × "
                       "180 tokens (`./run_all.sh --plan --probe`, 2026-11-26); T5: the small run's monoT5/duoT5-base "
-                      "scoring, measured with other jobs beside it part of the time (a 4-core laptop: about half "
-                      "the time)"},
+                      "scoring measured alone (2026-11-26: 02 in 226 s, 03 in 375 s; a fixed-shape probe reaches "
+                      "1.31e11). A 4-core laptop: about half the time"},
     "h100": {"forward": 2.3e14, "forward_t5": 2.3e14, "train": 2.7e14,
              "source": "one H200, bf16 (benchmarks/results/h200-2026-11-26-*.txt): duoT5-3B scoring 672 pairs/s "
                        "at 142 tokens; Table 7's ColBERT step 45.6 queries/s (micro-batch 16). Not measured on an "
