@@ -126,7 +126,7 @@ def derive(stage_name: str, function: str, model: str | None, dataset: str | Non
     _canonical_in(fp, dataset_arg, dataset_c)
     blob = {"stage": stage_name, "function": function, "version": version, "model": model_c, "dataset": dataset_c,
             "params": fp}
-    tag = data.content_tag(dataset_c) if dataset else ""
+    tag = data.content_tag(dataset_c)  # "" for "-" and every set not placed with use_local_beir
     if tag:  # a BEIR set placed from local files: keyed by their content too (a corrected copy replaces it)
         blob["dataset_content"] = tag
     digest = hashlib.sha256(json.dumps(blob, sort_keys=True, default=str).encode()).hexdigest()[:12]

@@ -110,12 +110,14 @@ def _place_beir(name: str, folder: Path, corpus: Path, target: Path) -> Path:
     placed_from = target.with_name("placed-from.txt")  # "<folder> <content digest>" of the placed copy
     digest = _placed_digest(folder)
     stamp = f"{folder.resolve()} {digest}"
-    if target.exists() and placed_from.exists() and placed_from.read_text().rsplit(" ", 1)[-1] == digest:
-        if placed_from.read_text() != stamp:  # the same files, moved: nothing to redo
-            placed_from.write_text(stamp)
+    from .atomic import atomic_path, write_text
+
+    before = placed_from.read_text() if target.exists() and placed_from.exists() else ""
+    if before.rsplit(" ", 1)[-1] == digest:
+        if before != stamp:  # the same files, moved: nothing to redo
+            write_text(placed_from, stamp)
         return target
     validate_beir(folder)
-    from .atomic import atomic_path
 
     if target.parent.exists():  # another copy was placed before: start over from the new files
         for old in target.parent.iterdir():
@@ -130,7 +132,7 @@ def _place_beir(name: str, folder: Path, corpus: Path, target: Path) -> Path:
             rows = read_beir_qrels(q)
             zf.writestr(f"{name}/qrels/{q.name}", "query-id\tcorpus-id\tscore\n" + "".join(
                 f"{a}\t{b}\t{c}\n" for a, b, c in rows.itertuples(index=False)))
-    placed_from.write_text(stamp)  # last: a run killed before this point places the folder again
+    write_text(placed_from, stamp)  # last: a run killed before this point places the folder again
     return target
 
 
