@@ -9,6 +9,11 @@ Same T5 model, same (query, passage, passage) prompts in duoT5's format, paths c
   fast      t5_scores' GPU path: length buckets, full batches, pinned non-blocking copies, one transfer
   fused     + teachers.fused_attention (SDPA with T5's position bias as additive mask)
   compiled  + a compiled encoder (teachers.on_device(compile=True): torch.compile, dynamic shapes)
+  both      fast + the encoder and the decoder compiled (teachers.on_device(compile="both"))
+  cudnn     fast + the encoder's self-attention in cuDNN's fused kernel (teachers.on_device(fused="cudnn"));
+            cudnn32 the same with buckets of 32 tokens (fewer shapes for cuDNN to plan); cudnn+compiled and
+            cudnn+both with the encoder (and the decoder) compiled
+--profile V prints the GPU kernels that take the most time in one pass of variant V (today, fast, cudnn).
 Prints pairs/s, MFU against the bf16 matrix rate measured in the same run, the ratio to `today`, and the
 largest difference of the probabilities to `today`'s.
 
@@ -108,10 +113,29 @@ def timed(fn):
 
 
 def unfuse(model) -> None:
-    """Undo teachers.fused_attention and a compiled encoder (benchmark only: the variants share one model)."""
+    """Undo teachers.fused_attention and a compiled encoder/decoder (benchmark only: the variants share one
+    model)."""
     for m in model.modules():
         m.__dict__.pop("forward", None)
+        m.__dict__.pop("_pdlib_kernel", None)
     model.encoder._compiled_call_impl = None
+    model.decoder._compiled_call_impl = None
+
+
+def profile(label: str, score, rows: int = 12) -> None:
+    """The GPU kernels (or CPU ops) that take the most time in one call of `score`."""
+    from torch.profiler import ProfilerActivity, profile as torch_profile
+
+    gpu = torch.cuda.is_available()
+    with torch_profile(activities=[ProfilerActivity.CUDA if gpu else ProfilerActivity.CPU]) as prof:
+        score()
+        sync()
+    events = prof.key_averages()
+    key = "self_device_time_total" if gpu else "self_cpu_time_total"
+    total = sum(getattr(e, key) for e in events) or 1
+    print(f"profile of {label}: {total / 1e3:.1f} ms of {'GPU' if gpu else 'CPU'} time", flush=True)
+    for e in sorted(events, key=lambda e: -getattr(e, key))[:rows]:
+        print(f"  {getattr(e, key) / total:6.1%} {getattr(e, key) / 1e3:9.1f} ms {e.count:6d}x  {e.key[:90]}", flush=True)
 
 
 def main():
@@ -129,6 +153,7 @@ def main():
                     help="which pdlib paths to time (compiled ones need a GPU)")
     ap.add_argument("--generate", action=argparse.BooleanOptionalAction, default=None,
                     help="time the generate() baseline too (default: for small and base)")
+    ap.add_argument("--profile", nargs="*", default=[], help="profile one pass of these variants (today, fast, cudnn)")
     ap.add_argument("--quick", action="store_true", help="CPU check: 2 layers of t5-small, 48 pairs")
     ap.add_argument("--shared", type=Path, default=next((p for p in DATA if p.exists()), DATA[0]),
                     help="folder with corpus.jsonl and queries.jsonl")
@@ -138,7 +163,7 @@ def main():
     if args.quick:
         args.size, args.layers, args.pairs, args.batch_size = "small", 2, 48, 8
     if not gpu:
-        args.variants = [v for v in args.variants if "compiled" not in v]
+        args.variants = [v for v in args.variants if "compiled" not in v and "both" not in v]
     run_generate = args.size != "3b" if args.generate is None else args.generate
 
     rate = matmul_rate()
@@ -172,12 +197,20 @@ def main():
         _, first = timed(score)  # warm-up over every shape (compiles, if compiled)
         probs, seconds = timed(score)
         report(key, label, probs, seconds, f"   (first pass {first:.1f} s)")
+        if key in args.profile:
+            profile(label, score)
 
     if "today" in args.variants:  # the reference of every ratio: first
         guarded("today", lambda: variant("today", "today: t5_scores, reference loop", fast=False))
     if run_generate:
         guarded("generate", lambda: report("generate", "generate(max_new_tokens=1), pad 512",
                                            *timed(lambda: baseline(tok, model, prompts, args.batch_size))))
+    for name in ("cudnn", "cudnn32"):  # the likely best first: a time limit cuts what follows
+        if name in args.variants:
+            teachers.fused_attention(model, kernel="cudnn", encoder_only=True)  # what on_device(fused="cudnn") does
+            guarded(name, lambda: variant(name, f"fast + cuDNN attention{', buckets of 32' if name[-2:] == '32' else ''}",
+                                          True, bucket=32 if name.endswith("32") else args.bucket))
+            unfuse(model)
     if "fast" in args.variants:
         guarded("fast", lambda: variant("fast", "fast: buckets, pinned, 1 transfer", fast=True))
     if "fused" in args.variants:
@@ -192,11 +225,15 @@ def main():
         torch._dynamo.reset()
         unfuse(model)  # back to eager for the variants below
     big_batch = args.big_batch
-    for name in ("fused+compiled", "compiled"):  # the likely best first: a time limit cuts the other
+    for name in ("both", "cudnn+both", "cudnn+compiled", "fused+compiled", "compiled"):  # likely best first
         if name in args.variants:
             torch._dynamo.reset()
-            teachers.on_device(model, fused=name.startswith("fused"), compile=True)
-            guarded(name, lambda: variant(name, f"fast + {name.replace('+', ' + ')} encoder", True))
+            fused = "cudnn" if name.startswith("cudnn") else name.startswith("fused")
+            teachers.on_device(model, fused=fused, compile="both" if name.endswith("both") else True)
+            label = {"both": "compiled encoder and decoder", "cudnn+compiled": "cuDNN attention + compiled encoder",
+                     "cudnn+both": "cuDNN attn. + compiled enc. and dec.",
+                     "fused+compiled": "fused + compiled encoder", "compiled": "compiled encoder"}[name]
+            guarded(name, lambda: variant(name, f"fast + {label}", True))
             if big_batch:
                 guarded(f"{name} {big_batch}", lambda: variant(f"{name} {big_batch}", f"  the same, batch {big_batch}",
                                                                 True, big_batch))

@@ -22,6 +22,7 @@ fp32 and eager, as the reference scorer.
 """
 from __future__ import annotations
 
+import contextlib
 import types
 
 import numpy as np
@@ -165,28 +166,36 @@ def cross_encoder_scores(tokenizer, model, queries: list[str], passages: list[st
     return out
 
 
-def on_device(model, fused: bool = False, compile: bool | str = False):
+def on_device(model, fused: bool | str = False, compile: bool | str = False):
     """Move a teacher to the GPU in bf16 when there is one (CPU stays fp32 and eager). With compile=True a T5
     teacher's encoder is compiled (torch.compile with dynamic shapes: one compilation, about a minute at 3B,
-    serves every length bucket and batch size); fused=True routes its attention through `fused_attention`.
+    serves every length bucket and batch size), compile="both" its decoder too; fused=True routes its attention
+    through `fused_attention`,
+    fused="cudnn" the encoder's self-attention through cuDNN's fused kernel.
 
-    Measured on one H200 at duoT5-3B's shape (benchmarks/gpu_check.sh, 2026-11-26; 4,096 pairs of mean 141
-    tokens, batch 128): eager 672 pairs/s, fused 517 (slower: the bias is materialised per layer), fused and
-    compiled 728, compiled 847 (44% MFU). Hence compiled, not fused, is the fast choice; both stay opt-in. compile="static"
-    compiles one graph per padded length instead (use t5_scores' `bucket` to keep the lengths few); measured in a
-    second run on the same kind of card, buckets of 48 tokens: 686 pairs/s (36% MFU) against that run's 653
-    today, slower than the dynamic compile."""
+    Measured at duoT5-3B's shape (benchmarks/gpu_check.sh, 2026-11-26; 4,096 pairs of mean 141 tokens, batch 128;
+    MFU against the card's measured bf16 matrix rate). On an H200: eager 672 pairs/s, compiled encoder 847 (44%);
+    compile="static" (one graph per padded length, buckets of 48) 686. On an H100: today's reference loop 606,
+    encoder and decoder compiled 878 (45%, 1.45x, a 154 s first pass). fused=True and "cudnn" were slower than
+    eager there (517 on the H200, 451 on the H100) because the position bias reached SDPA with its heads innermost
+    and every fused kernel refused it (torch then runs the unfused math in fp32); `fused_attention` now passes it
+    contiguous, with which cuDNN takes it (0.85 ms per layer against 16.5 ms, at 240 tokens). The whole path with
+    that fix has not yet been timed on a GPU, so both stay opt-in."""
     if not torch.cuda.is_available():
         return model
     model = model.to("cuda", dtype=torch.bfloat16)
     if _t5_attentions(model):
-        if fused:
+        if fused == "cudnn":  # cuDNN's fused kernel for the encoder's self-attention
+            fused_attention(model, kernel="cudnn", encoder_only=True)
+        elif fused:
             fused_attention(model)
         if compile == "static":  # one graph per padded length (t5_scores' buckets): slower to start, faster
             torch._dynamo.config.cache_size_limit = max(torch._dynamo.config.cache_size_limit, 64)
             model.encoder.compile(dynamic=False)
         elif compile:
             model.encoder.compile(dynamic=True)
+            if compile == "both":  # the decoder's one step too (launch-bound in eager at 3B: 24 small layers)
+                model.decoder.compile(dynamic=True)
     return model
 
 
@@ -199,20 +208,37 @@ def _t5_attentions(model) -> list:
     return [m for m in model.modules() if isinstance(m, T5Attention)]
 
 
-def fused_attention(model):
-    """Run every T5 attention of `model` through torch's scaled_dot_product_attention, in place.
+def fused_attention(model, kernel: str = "auto", encoder_only: bool = False):
+    """Run T5 attention of `model` through torch's scaled_dot_product_attention, in place.
 
     T5 adds a learnt relative-position bias to the attention scores and does not scale them by 1/√d; here that
     bias (with the padding mask added, as transformers builds it) is SDPA's additive `attn_mask` and scale=1,
-    so the memory-efficient (or cuDNN) kernel computes softmax(QKᵀ + bias)V without writing the score matrix.
-    The same function as transformers' eager T5 (tests/test_teachers.py checks the logits on CPU); calls that
-    need the eager path (a cache, attention weights, head masks, pruned heads, training) still take it."""
-    found = _t5_attentions(model)
+    so a fused kernel computes softmax(QKᵀ + bias)V without writing the score matrix. The same function as
+    transformers' eager T5 (tests/test_teachers.py checks the logits on CPU); calls that need the eager path
+    (a cache, attention weights, head masks, pruned heads, training) still take it.
+
+    kernel: "auto" lets torch pick; "cudnn" asks for cuDNN's fused attention on a GPU (of torch's kernels the
+    one that takes an arbitrary bias fast: 0.53 ms against 4.4 ms for the memory-efficient kernel and the
+    unfused math at duoT5-3B's attention shape on an H200, benchmarks/results) and falls back on the others
+    where it refuses a shape; the CPU ignores it. encoder_only: fuse only the encoder's self-attention (the
+    decoder runs one token: nothing to gain, and fewer shapes for cuDNN to plan)."""
+    if kernel not in ("auto", "cudnn"):
+        raise ValueError(f"kernel must be 'auto' or 'cudnn', not {kernel!r}")
+    found = _t5_attentions(model.encoder if encoder_only and hasattr(model, "encoder") else model)
     if not found:
         raise ValueError(f"{type(model).__name__} has no T5 attention to fuse")
     for attn in found:
         attn.forward = types.MethodType(_sdpa_t5_attention, attn)
+        attn._pdlib_kernel = kernel
     return model
+
+
+def _sdpa_context(kernel: str, device: torch.device):
+    if kernel != "cudnn" or device.type != "cuda":
+        return contextlib.nullcontext()
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    return sdpa_kernel([SDPBackend.CUDNN_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH],
+                       set_priority=True)
 
 
 def _sdpa_t5_attention(self, hidden_states, mask=None, key_value_states=None, position_bias=None,
@@ -242,8 +268,15 @@ def _sdpa_t5_attention(self, hidden_states, mask=None, key_value_states=None, po
             position_bias = torch.zeros((1, self.n_heads, length, keys), device=query.device, dtype=query.dtype)
         if mask is not None:
             position_bias = position_bias + mask[:, :, :, :keys]
-    out = torch.nn.functional.scaled_dot_product_attention(query, key, value, attn_mask=position_bias.to(query.dtype),
-                                                           scale=1.0)
+        # compute_bias permutes its (query, key, head) lookup to (head, query, key) as a view, so the bias keeps
+        # the heads innermost (last-dimension stride n_heads). The GPU's fused kernels need stride 1 there and
+        # otherwise fall back on the unfused math, upcast to fp32: on an H100 at duoT5-3B's shape, 16.5 ms per
+        # layer against 0.85 ms for cuDNN once the bias is contiguous (benchmarks/results). One copy here serves
+        # every layer.
+        position_bias = position_bias.to(query.dtype).contiguous()
+    with _sdpa_context(getattr(self, "_pdlib_kernel", "auto"), query.device):
+        out = torch.nn.functional.scaled_dot_product_attention(query, key, value, attn_mask=position_bias,
+                                                               scale=1.0)
     return self.o(out.transpose(1, 2).reshape(batch, length, self.inner_dim)), position_bias
 
 

@@ -150,6 +150,36 @@ def test_fused_attention_gives_the_eager_logits(session_data):
         teachers.fused_attention(torch.nn.Linear(2, 2))
 
 
+def test_fused_attention_hands_the_gpu_kernels_a_bias_they_accept(session_data, monkeypatch):
+    """The GPU's fused SDPA kernels (cuDNN, memory-efficient) refuse a mask whose last dimension is not of stride 1
+    and torch then runs the unfused math in fp32 (20x slower per layer on an H100). transformers' compute_bias
+    returns a permuted view with the heads innermost; the fused path must pass a contiguous bias, in the model's
+    dtype, to every layer. With the cuDNN choice for the encoder only, the logits stay the eager ones."""
+    from pdlib import models
+
+    tok, eager = models.load_t5("tiny/t5")
+    _, fused = models.load_t5("tiny/t5")
+    teachers.fused_attention(fused, kernel="cudnn", encoder_only=True)
+    n_fused = sum(getattr(m, "_pdlib_kernel", None) == "cudnn" for m in fused.modules())
+    assert n_fused == fused.config.num_layers  # the encoder's self-attentions, none of the decoder's
+    seen = []
+    real = torch.nn.functional.scaled_dot_product_attention
+
+    def spy(q, k, v, attn_mask=None, **kw):
+        seen.append((attn_mask.stride(-1), attn_mask.is_contiguous(), attn_mask.dtype == q.dtype))
+        return real(q, k, v, attn_mask=attn_mask, **kw)
+    monkeypatch.setattr(torch.nn.functional, "scaled_dot_product_attention", spy)
+    enc = tok(_prompts(5), padding=True, return_tensors="pt")
+    dec = torch.zeros((5, 1), dtype=torch.long)
+    with torch.inference_mode():
+        want = eager(**enc, decoder_input_ids=dec, use_cache=False).logits
+        got = fused(**enc, decoder_input_ids=dec, use_cache=False).logits
+    assert seen == [(1, True, True)] * fused.config.num_layers
+    torch.testing.assert_close(got, want, rtol=0, atol=1e-5)
+    with pytest.raises(ValueError, match="kernel must be"):
+        teachers.fused_attention(fused, kernel="flash")
+
+
 def test_fast_path_scores_like_the_reference_on_cpu(session_data):
     """The GPU path's bookkeeping (sorted length buckets, a last batch filled with repeats, one transfer at the
     end) on the CPU in fp32: the reference loop's scores, in input order."""
