@@ -8,14 +8,17 @@ tests/test_layers.py parses every import and fails on an upward one or a circle.
 3. cache                                 derived stage keys, the `stage` decorator, hand-over between notebooks
 4. retrieve, plaid, teachers, jobs       first stage (faiss, PLAID); teachers' prompts and scores; sharded
                                          resumable scoring jobs and the per-teacher score store
-5. pairs, losses, students, batches      pair sampling and training lists (§4.2); L_CL, L_KD, L_pair; the
-                                         ColBERT and DPR students; training batches and their micro-batches
+5. pairs, losses, students, batches, md2pr
+                                         pair sampling and training lists (§4.2); L_CL, L_KD, L_pair; the
+                                         ColBERT and DPR students; training batches and their micro-batches;
+                                         MD2PR's word level and false-negative filter (07_beyond)
 6. train, distill                        one training loop for ColBERT and DPR students; the PairDistill
                                          stages end to end and their iterations (§4.3)
 7. evaluate, evalsets                    ir-measures, BEIR averages, ODQA; the evaluation sets of Tables 1-2
-8. paper, tables, figures, plan, runner, nbclean
+8. paper, tables, figures, plan, runner, nbclean, beyond
                                          published numbers; tables beside the paper's; saved artifacts; the
-                                         work and cost of a profile (--plan); papermill; the notebooks' git filter
+                                         work and cost of a profile (--plan); papermill; the notebooks' git filter;
+                                         07_beyond's comparisons (kd sampling, MD2PR, the pair budget)
 9. smoke                                 the toy world: synthetic data, tiny stand-in models and their training.
                                          A plug-in (entry point `pdlib.plugins`): it registers its dataset and
                                          model ids into `data` and `models`; nothing below imports it.

@@ -144,13 +144,15 @@ def _get(arguments: dict, dotted: str | None):
 
 
 def stage(name: str, artifact: str, *, model: str | None = None, dataset: str | None = None,
-          ignore: tuple[str, ...] = (), version: int = 1) -> Callable:
+          ignore: tuple[str, ...] = (), version: int = 1, added: dict[str, Any] | None = None) -> Callable:
     """Make a function a cached stage (see the module docstring).
 
     model / dataset: the argument holding the model / dataset id, dotted for an attribute or an upstream
     artifact's parameter (e.g. "cfg.init", "pointwise.params.dataset").
     ignore: arguments that do not change the result (batch sizes, progress bars, tables a dataset id
-    determines). A parameter called `workdir` receives the key's folder (for resumable jobs). The function
+    determines). added: arguments added after keys were made, with their defaults: left out of the key while
+    they hold them (as `added_field` for dataclasses), so every existing key stays valid. A parameter called
+    `workdir` receives the key's folder (for resumable jobs). The function
     returns a DataFrame (written as parquet), a dict or list (JSON), or None after writing `artifact` itself
     into `workdir`. Returns an `Artifact`; `.frame()` reads it.
     """
@@ -162,7 +164,8 @@ def stage(name: str, artifact: str, *, model: str | None = None, dataset: str | 
         def wrapper(*args, **kwargs) -> Artifact:
             bound = sig.bind_partial(*args, **kwargs)  # `workdir` is ours to fill
             bound.apply_defaults()
-            params = {k: v for k, v in bound.arguments.items() if k not in skip}
+            params = {k: v for k, v in bound.arguments.items()
+                      if k not in skip and not (added and k in added and v == added[k])}
             key = derive(name, fn.__qualname__, _get(bound.arguments, model), _get(bound.arguments, dataset),
                          params, version, model, dataset)
             art = Artifact(key, artifact, fingerprint(params, readable=True))

@@ -23,7 +23,8 @@ import yaml
 from . import PdlibError, paths
 
 PROFILES = ("smoke", "small", "medium", "paper")
-NOTEBOOKS = ("01_retrieve", "02_pointwise", "03_pairwise", "04_distill", "05_eval_beir", "06_domain_adapt")
+NOTEBOOKS = ("01_retrieve", "02_pointwise", "03_pairwise", "04_distill", "05_eval_beir", "06_domain_adapt",
+             "07_beyond")
 
 _TYPES = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,),
           "list": (list,), "dict": (dict,)}
@@ -105,10 +106,16 @@ def _one_of(*choices):
 RULES: dict[str, tuple] = {
     **{k: _at_least(1) for k in ("k_train", "k_rerank", "delta", "n_pairs", "steps", "train_batch_size",
                                  "checkpoint_every", "iterations", "k_eval", "batch_size")},
-    **{k: _at_least(2) for k in ("k_pairs", "n_passages", "table5_m")},
+    **{k: _at_least(2) for k in ("k_pairs", "n_passages", "table5_m", "n_passages_kd")},
     **{k: _at_least(8) for k in ("max_length", "max_length_point", "max_length_pair", "doc_maxlen", "query_maxlen")},
     **{k: _positive() for k in ("lr", "temperature")},
-    **{k: _at_least(0) for k in ("lambda_kd", "lambda_pair", "weight_decay", "warmup", "nbits")},
+    **{k: _at_least(0) for k in ("lambda_kd", "lambda_pair", "weight_decay", "warmup", "nbits", "lambda_word")},
+    "kd_samplings": ((lambda v: bool(v) and all(x in ("top", "stratified", "random") for x in v)),
+                     "must be a list of top, stratified, random"),
+    "selections": ((lambda v: bool(v) and all(x in ("window", "uncertain") for x in v)),
+                   "must be a list of window, uncertain"),
+    "budgets": ((lambda v: bool(v) and all(isinstance(x, int) and x >= 1 for x in v)),
+                "must be a list of whole numbers ≥ 1"),
     "pair_orders": _one_of("one", "both"), "retriever": _one_of("dense", "colbert"),
     "student": _one_of("dpr", "colbert"), "faiss_index": _one_of("flat", "hnsw", "ivf"),
     "lambda_pair_grid": ((lambda v: all(isinstance(x, (int, float)) and x >= 0 for x in v)),
@@ -131,7 +138,8 @@ ACROSS = [(("02_pointwise", "k_rerank"), ("01_retrieve", "k_train"), "02 reranks
           (("03_pairwise", "k_pairs"), ("02_pointwise", "k_rerank"), "03 pairs 02's reranked top-k_rerank"),
           (("03_pairwise", "table5_m"), ("02_pointwise", "k_rerank"), "Table 5 pairs 02's dev top-k_rerank"),
           (("04_distill", "n_passages"), ("02_pointwise", "k_rerank"), "04's lists come from 02's top-k_rerank"),
-          (("06_domain_adapt", "n_passages"), ("06_domain_adapt", "k_train"), "06's lists come from its top-k_train")]
+          (("06_domain_adapt", "n_passages"), ("06_domain_adapt", "k_train"), "06's lists come from its top-k_train"),
+          (("07_beyond", "n_passages_kd"), ("02_pointwise", "k_rerank"), "07's lists come from 02's top-k_rerank")]
 
 
 def check_across(profile: str, overrides: dict[str, Any] | None = None, chosen: list[str] | None = None) -> None:

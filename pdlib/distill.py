@@ -33,13 +33,14 @@ def pointwise_scores(teacher: str, dataset: str, run: cache.Artifact, k: int, ma
     return scored.rename(columns={"docno_a": "docno"})[["qid", "docno", "score"]]
 
 
-@cache.stage("pairs-sampled", "sampled.parquet", dataset="pointwise.params.dataset")
+@cache.stage("pairs-sampled", "sampled.parquet", dataset="pointwise.params.dataset", added={"select": "window"})
 def sampled_pairs(pointwise: cache.Artifact, k: int, delta: int, n_pairs: int, seed: int,
-                  orders: str = "one") -> pd.DataFrame:
+                  orders: str = "one", select: str = "window") -> pd.DataFrame:
     """D_pair of §4.2 sampled from the pointwise ranking: `qid, docno_a, docno_b, rank_a, rank_b` (03).
-    orders: "one" (the paper: higher-ranked passage first, scored once) or "both" (ours, see pdlib.pairs)."""
+    orders: "one" (the paper: higher-ranked passage first, scored once) or "both" (ours, see pdlib.pairs).
+    select: "window" (the paper) or "uncertain" (ours, 07_beyond; pdlib.pairs.sample_pairs)."""
     return pairs.sample_pairs(teachers.to_run(pointwise.frame()), k=k, delta=delta, n_pairs=n_pairs, seed=seed,
-                              orders=orders)
+                              orders=orders, select=select)
 
 
 @cache.stage("pairs", "pair_probs.parquet", model="teacher", dataset="sampled.params.pointwise.dataset",
@@ -56,10 +57,15 @@ def pair_probs(teacher: str, sampled: cache.Artifact, max_length: int, queries: 
     return pairs.combine_orders(frame, scored) if both else pairs.one_order(frame, scored)
 
 
-@cache.stage("examples", "examples.parquet", dataset="pointwise.params.dataset")
-def training_examples(pointwise: cache.Artifact, probs: cache.Artifact, n_passages: int) -> pd.DataFrame:
-    """One row per query for distillation (pdlib.pairs.training_examples). Used in 04 and 06."""
-    return pairs.training_examples(pointwise.frame(), probs.frame(), n_passages)
+@cache.stage("examples", "examples.parquet", dataset="pointwise.params.dataset",
+             added={"kd_sampling": "top", "seed": None})
+def training_examples(pointwise: cache.Artifact, probs: cache.Artifact, n_passages: int, kd_sampling: str = "top",
+                      seed: int | None = None) -> pd.DataFrame:
+    """One row per query for distillation (pdlib.pairs.training_examples). Used in 04, 06 and 07 (kd_sampling:
+    "top", the paper's, or "stratified" / "random", seeded with `seed`)."""
+    if kd_sampling != "top" and seed is None:
+        raise ValueError(f"kd_sampling={kd_sampling!r} draws passages: give it a seed")
+    return pairs.training_examples(pointwise.frame(), probs.frame(), n_passages, kd_sampling, seed or 0)
 
 
 @dataclass

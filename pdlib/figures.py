@@ -226,3 +226,52 @@ def pairwise_heatmap(pair_table: pd.DataFrame, ranked: pd.DataFrame, qrels: pd.D
     ax2.set_title("pointwise score")
     return fig
 
+
+
+def kd_sampling_view(pointwise: pd.DataFrame, pair_table: pd.DataFrame, n_passages: int, samplings: list[str],
+                     seed: int):
+    """07_beyond: one query's pointwise scores in rank order, with the passages each kd_sampling puts in its list
+    (those of its sampled pairs, the same for all, and the fill the sampling chose)."""
+    import matplotlib.pyplot as plt
+
+    from .pairs import training_examples
+
+    qid = sorted(pair_table.qid.unique())[0]
+    scores = pointwise[pointwise.qid == qid].sort_values("score", ascending=False).reset_index(drop=True)
+    rank = {d: r + 1 for r, d in enumerate(scores.docno)}
+    in_pairs = set(pair_table[pair_table.qid == qid].docno_a) | set(pair_table[pair_table.qid == qid].docno_b)
+    fig, axes = plt.subplots(len(samplings), 1, figsize=(7, 1.6 * len(samplings) + 0.6), sharex=True, squeeze=False)
+    for ax, how in zip(axes[:, 0], samplings):
+        chosen = training_examples(scores[scores.qid == qid], pair_table[pair_table.qid == qid], n_passages, how,
+                                   seed).docnos[0]
+        ax.plot(scores.index + 1, scores.score, color="0.75", lw=1)
+        for group, color, label in ((in_pairs, "tab:orange", "in a sampled pair"),
+                                    (set(chosen) - in_pairs, "tab:blue", "fill chosen by the sampling")):
+            xs = sorted(rank[d] for d in group)
+            ax.scatter(xs, scores.score.iloc[[x - 1 for x in xs]], s=14, color=color, label=label, zorder=3)
+        ax.set_ylabel("s_point")
+        ax.set_title(f"kd_sampling = {how}", fontsize=9, loc="left")
+    axes[-1, 0].set_xlabel(f"pointwise rank of query {qid}'s passages")
+    axes[0, 0].legend(fontsize=8, loc="upper right")
+    fig.tight_layout()
+    return fig
+
+
+def budget_plot(frame: pd.DataFrame, measure: str = "nDCG@10"):
+    """07_beyond: dev quality against the pairwise teacher's cost (share of the paper's 50 window pairs), one line
+    per pair selection, each point labelled with its pairs per query."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 3.5))
+    for (select, group), marker in zip(frame.groupby("selection", sort=False), "os^D"):
+        group = group.sort_values("cost (% of 50 window pairs)")
+        ax.plot(group["cost (% of 50 window pairs)"], group[measure], marker=marker, label=select)
+        for _, r in group.iterrows():
+            ax.annotate(str(r["pairs per query"]), (r["cost (% of 50 window pairs)"], r[measure]), fontsize=7,
+                        textcoords="offset points", xytext=(3, 3))
+    ax.axvline(25, color="0.6", ls=":", lw=1, label="¼ of the paper's pairs")
+    ax.set_xlabel("pairwise teacher cost (% of 50 window pairs a query)")
+    ax.set_ylabel(f"{measure} (dev, %)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

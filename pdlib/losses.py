@@ -18,7 +18,7 @@ def _check(name: str, cond: bool, msg: str) -> None:
 
 
 def contrastive_loss(student_scores: torch.Tensor, positive: torch.Tensor | int = 0, in_batch: bool = False,
-                     doc_mask: torch.Tensor | None = None) -> torch.Tensor:
+                     doc_mask: torch.Tensor | None = None, negative_mask: torch.Tensor | None = None) -> torch.Tensor:
     """L_CL, InfoNCE with the labelled positive d⁺ against negatives D' (§3.1):
 
         L_CL = mean_q −log( exp s(q, d⁺) / (exp s(q, d⁺) + Σ_{d ∈ D'} exp s(q, d)) )
@@ -28,7 +28,8 @@ def contrastive_loss(student_scores: torch.Tensor, positive: torch.Tensor | int 
     of the batch, its own at b·n … b·n+n−1; D' = the *other* queries' passages (its own others are left out,
     as in ColBERT's compute_ib_loss). positive: (B,) position of d⁺ in the query's list (or one int for all);
     −1 leaves the query out of the mean, and with no positive at all L_CL is 0. doc_mask (B, n): False for
-    padding, which is never a negative.
+    padding, which is never a negative. negative_mask (B, n), own lists only: False for passages that are no
+    negatives of their query (MD2PR's filtered false negatives, pdlib.md2pr).
 
     Worked examples: scores [[2, 0, 0]], positive 0 → log(1 + 2e⁻²) ≈ 0.2395. In-batch, B = n = 2, scores
     [[1, 0, 5, 5], [0, 0, 0, 2]], positives [0, 1]: query 0 → −log(e¹/(e¹ + 2e⁵)), query 1 (d⁺ in column 3)
@@ -51,6 +52,8 @@ def contrastive_loss(student_scores: torch.Tensor, positive: torch.Tensor | int 
     allowed = torch.ones_like(student_scores, dtype=torch.bool)
     if doc_mask is not None:
         allowed = doc_mask.reshape(1, -1).expand(B, -1) if in_batch else doc_mask.bool()
+    if negative_mask is not None and not in_batch:
+        allowed = allowed & (negative_mask.bool() | (cols[None, :] == target[:, None]))
     if in_batch:  # the query's own passages are no negatives; its positive stays
         own = (cols[None, :] // n) == torch.arange(B, device=pos.device)[:, None]
         allowed = allowed & (~own | (cols[None, :] == target[:, None]))
@@ -115,11 +118,13 @@ def total_loss(student_scores: torch.Tensor, teacher_scores: torch.Tensor | None
                pair_probs: torch.Tensor | None = None, pair_mask: torch.Tensor | None = None,
                positive: torch.Tensor | int | None = 0, temperature: float = 1.0, lambda_kd: float = 1.0,
                lambda_pair: float = 3.0, in_batch_scores: torch.Tensor | None = None,
-               doc_mask: torch.Tensor | None = None, lambda_cl: float = 1.0) -> dict[str, torch.Tensor]:
+               doc_mask: torch.Tensor | None = None, lambda_cl: float = 1.0,
+               negative_mask: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
     """L = L_CL + λ_KD·L_KD + λ_pair·L_pair; `positive=None` drops L_CL (zero-shot L_ZS, §4.2). A term whose
     weight is 0 or whose inputs are None is left out. `in_batch_scores` (B, B·n): L_CL against the other
     queries' passages (ColBERT's in-batch negatives) instead of the query's own. doc_mask (B, n): False for
     padding. `lambda_cl` weighs L_CL (1 in the paper; gradient accumulation gives each micro-batch its share).
+    negative_mask (B, n): False for passages L_CL must not use as negatives (own-list L_CL only).
     Returns {'loss', 'cl', 'kd', 'pair'} (absent terms 0, parts unweighted). The training loop
     (pdlib.train.batch_loss) computes every term here."""
     zero = student_scores.sum() * 0.0
@@ -132,6 +137,6 @@ def total_loss(student_scores: torch.Tensor, teacher_scores: torch.Tensor | None
     elif in_batch_scores is not None:
         cl = contrastive_loss(in_batch_scores, positive, in_batch=True, doc_mask=doc_mask)
     else:
-        cl = contrastive_loss(student_scores, positive, doc_mask=doc_mask)
+        cl = contrastive_loss(student_scores, positive, doc_mask=doc_mask, negative_mask=negative_mask)
     return {"loss": zero + lambda_kd * kd + lambda_pair * pr + lambda_cl * cl, "cl": cl.detach(), "kd": kd.detach(),
             "pair": pr.detach()}

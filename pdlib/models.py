@@ -196,13 +196,15 @@ def load_bi_encoder(model_id: str, device: str | None = None):
     return SentenceTransformer(local_path(model_id), device=device, trust_remote_code=False)
 
 
-def load_seq_classifier(model_id: str):
-    """(tokenizer, model) of a cross-encoder with one output logit. Used in 02_pointwise."""
+def load_seq_classifier(model_id: str, attn_implementation: str | None = None):
+    """(tokenizer, model) of a cross-encoder with one output logit. Used in 02_pointwise; with
+    attn_implementation="eager" (attention weights) by MD2PR's word-level distillation (pdlib.md2pr)."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     path = local_path(model_id)
+    extra = {"attn_implementation": attn_implementation} if attn_implementation else {}
     return AutoTokenizer.from_pretrained(path), \
-        AutoModelForSequenceClassification.from_pretrained(path, use_safetensors=True).eval()
+        AutoModelForSequenceClassification.from_pretrained(path, use_safetensors=True, **extra).eval()
 
 
 def load_t5(model_id: str):

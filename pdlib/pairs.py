@@ -17,6 +17,8 @@ import pandas as pd
 
 
 ORDERS = ("one", "both")
+SELECT = ("window", "uncertain")           # which pairs of the window (07_beyond: the pair budget)
+KD_SAMPLING = ("top", "stratified", "random")  # which passages fill a query's list (07_beyond)
 
 
 def candidate_pairs(k: int, delta: int, orders: str = "one") -> np.ndarray:
@@ -30,37 +32,76 @@ def candidate_pairs(k: int, delta: int, orders: str = "one") -> np.ndarray:
 
 
 def sample_pairs(ranked: pd.DataFrame, k: int = 100, delta: int = 10, n_pairs: int = 50,
-                 seed: int = 0, orders: str = "one") -> pd.DataFrame:
+                 seed: int = 0, orders: str = "one", select: str = "window") -> pd.DataFrame:
     """Sample pairs per query from a ranked table (`qid, docno, score, rank`) -> `qid, docno_a, docno_b,
-    rank_a, rank_b`. Deterministic for a seed; each query draws from its own seeded stream."""
+    rank_a, rank_b`. Deterministic for a seed; each query draws from its own seeded stream.
+
+    select: "window" (the paper) draws n_pairs at random from the δ-window; "uncertain" (ours, 07_beyond) takes
+    the n_pairs of the window whose pointwise scores are closest, the pairs the pointwise teacher is least
+    sure of (ties: higher-ranked first; no randomness)."""
+    if select not in SELECT:
+        raise ValueError(f"select must be one of {SELECT}, got {select!r}")
     rows = []
     for n_q, (qid, group) in enumerate(ranked.sort_values(["qid", "rank"]).groupby("qid", sort=True)):
         docnos = group.docno.to_numpy()[:k]
         cand = candidate_pairs(len(docnos), delta, orders)
-        rng = np.random.default_rng([seed, n_q])
-        take = cand if len(cand) <= n_pairs else cand[np.sort(rng.choice(len(cand), n_pairs, replace=False))]
+        if len(cand) <= n_pairs:
+            take = cand
+        elif select == "uncertain":
+            score = group.score.to_numpy(dtype=np.float64)[:k]
+            gap = np.abs(score[cand[:, 0]] - score[cand[:, 1]])
+            take = cand[np.sort(np.lexsort((cand[:, 1], cand[:, 0], gap))[:n_pairs])]
+        else:
+            rng = np.random.default_rng([seed, n_q])
+            take = cand[np.sort(rng.choice(len(cand), n_pairs, replace=False))]
         for i, j in take:
             rows.append((qid, docnos[i], docnos[j], int(i) + 1, int(j) + 1))
     return pd.DataFrame(rows, columns=["qid", "docno_a", "docno_b", "rank_a", "rank_b"])
 
 
-def training_examples(pointwise: pd.DataFrame, pairs: pd.DataFrame, n_passages: int = 64) -> pd.DataFrame:
+def kd_fill(candidates: list, m: int, how: str = "top", rng: np.random.Generator | None = None) -> list:
+    """m of `candidates` (a query's passages outside its pairs, best pointwise score first) to fill its list:
+    "top" the m best (the paper, the authors' convert script); "random" m uniformly; "stratified" (after
+    "Beyond Hard Negatives", 2026: keep the teacher's score distribution) cuts the candidates, in score order,
+    into m strata of (nearly) equal size and draws one passage from each. The result keeps score order.
+
+    Worked example: 10 candidates, m = 2, stratified: strata 0-4 and 5-9, one passage from each."""
+    if how not in KD_SAMPLING:
+        raise ValueError(f"kd_sampling must be one of {KD_SAMPLING}, got {how!r}")
+    if m <= 0:
+        return []
+    if how == "top" or m >= len(candidates):
+        return list(candidates[:m])
+    rng = rng if rng is not None else np.random.default_rng(0)
+    if how == "random":
+        idx = np.sort(rng.choice(len(candidates), m, replace=False))
+    else:
+        idx = [int(rng.choice(stratum)) for stratum in np.array_split(np.arange(len(candidates)), m)]
+    return [candidates[i] for i in idx]
+
+
+def training_examples(pointwise: pd.DataFrame, pairs: pd.DataFrame, n_passages: int = 64, kd_sampling: str = "top",
+                      seed: int = 0) -> pd.DataFrame:
     """One row per query for distillation (Used in 04_distill): `qid, docnos`, `teacher_scores`, and
     `pair_i, pair_j` (positions into docnos of the sampled pairs), `pair_probs` (03's P_pair(d_i ≻ d_j | q)).
 
     A query's list is built as the authors' convert script builds it: the passages of its sampled pairs
     first, then filled from the pointwise ranking, the whole sorted by pointwise score. It holds every pair
-    passage — no sampled pair is dropped — and at least n_passages passages (more when the pairs touch more)."""
+    passage — no sampled pair is dropped — and at least n_passages passages (more when the pairs touch more).
+    kd_sampling: how the fill is chosen among the query's other scored passages (`kd_fill`; "top", the paper's,
+    by default), seeded per query with `seed`."""
     rows = []
     pairs_by_q = dict(tuple(pairs.groupby("qid")))
-    for qid, group in pointwise.sort_values(["qid", "score"], ascending=[True, False]).groupby("qid", sort=True):
+    ordered = pointwise.sort_values(["qid", "score"], ascending=[True, False]).groupby("qid", sort=True)
+    for n_q, (qid, group) in enumerate(ordered):
         qp = pairs_by_q.get(qid, pairs.iloc[:0])
         in_pairs = set(qp.docno_a) | set(qp.docno_b)
         missing = in_pairs - set(group.docno)
         if missing:
             raise ValueError(f"query {qid}: {len(missing)} pair passages have no pointwise score "
                              f"(e.g. {sorted(missing)[0]}): pairs and scores must come from one ranking")
-        fill = [d for d in group.docno if d not in in_pairs][: max(0, n_passages - len(in_pairs))]
+        fill = kd_fill([d for d in group.docno if d not in in_pairs], n_passages - len(in_pairs), kd_sampling,
+                       np.random.default_rng([seed, n_q]))
         chosen = group[group.docno.isin(in_pairs | set(fill))]  # still in pointwise order
         pos = {d: i for i, d in enumerate(chosen.docno)}
         probs = qp.prob.astype(float).tolist() if "prob" in qp else [float("nan")] * len(qp)

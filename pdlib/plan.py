@@ -243,6 +243,31 @@ def notebook_work(name: str, p: dict, every: dict[str, dict], encoded: set) -> l
                             "train", 2))
             for label in ("initial", f"{target} L_KD only", f"{target} L_pair", final_student):
                 _encodes(out, encoded, name, f"{target}, evaluate {label}", student, label, test_ds, p["doc_maxlen"])
+    elif name == "07_beyond":
+        q_tok = mean_tokens(ds, 512, p["query_maxlen"])[1]
+        doc_tok = padded_tokens(ds, p["doc_maxlen"])
+        budget = [(sel, int(n)) for sel in p["selections"] for n in p["budgets"]
+                  if (sel, int(n)) != ("window", pair["n_pairs"])]  # that one is 04's PairDistill
+        d, q = mean_tokens(ds, pair["max_length"])
+        scored = sum(n for _, n in budget)
+        out.append(Work(name, f"pair budget: {pair['pair_teacher']}, {_n(n_train):,} queries × {scored} pair "
+                              f"prompts over {len(budget)} samples (fewer where samples overlap)", pair["pair_teacher"],
+                        _n(n_train) * scored, min(pair["max_length"], 2 * d + q), "forward"))
+        n_md2pr = 5 if p["md2pr_ablations"] else 3
+        runs = [("kd", p["n_passages_kd"])] * len(p["kd_samplings"]) + [("md2pr", p["n_passages"])] * n_md2pr + \
+            [("budget", p["n_passages"])] * len(budget)
+        for what, n_pass in (("kd", p["n_passages_kd"]), ("md2pr", p["n_passages"]), ("budget", p["n_passages"])):
+            count = sum(1 for w, _ in runs if w == what)
+            out.append(Work(name, f"{count} training run(s), {what}: {p['steps']:,} steps × {p['train_batch_size']} "
+                                  f"queries × {n_pass} passages", p["student_init"], p["steps"],
+                            p["train_batch_size"] * (n_pass * doc_tok + q_tok), "train", count))
+        out.append(Work(name, f"MD2PR word level: {p['word_teacher']} attention over every (query, passage) of "
+                              f"the word-level runs' batches", p["word_teacher"],
+                        (n_md2pr - 2) * p["steps"] * p["train_batch_size"] * p["n_passages"],
+                        doc_tok + q_tok, "forward"))
+        for i in range(len(runs)):
+            _encodes(out, encoded, name, "evaluate a trained student", p["student_init"], f"beyond {i}", ds,
+                     p["doc_maxlen"])
     return out
 
 

@@ -31,15 +31,31 @@ class DPRStudent(torch.nn.Module):
         normalises = any(type(m).__name__ == "Normalize" for m in self.st)
         self.scale = 20.0 if normalises else 1.0
 
-    def _embed(self, texts: list[str], maxlen: int) -> torch.Tensor:
+    def _embed(self, texts: list[str], maxlen: int, tokens: bool = False):
         # `preprocess` is what the deprecated `tokenize` calls in newer releases; 5.0 has only `tokenize`
         feats = (self.st.preprocess if hasattr(self.st, "preprocess") else self.st.tokenize)(texts)
         feats = {k: v[:, :maxlen].to(self.st.device) if torch.is_tensor(v) and v.dim() == 2 else v
                  for k, v in feats.items()}
-        return self.st(feats)["sentence_embedding"]
+        out = self.st(feats)
+        if not tokens:
+            return out["sentence_embedding"]
+        # the real tokens of each text: positions 1 … n−2 of [CLS] … [SEP] (pdlib.md2pr aligns them)
+        lengths = (feats["attention_mask"].sum(1) - 2).clamp_min(0).tolist()
+        width = max(1, max(lengths))
+        ids = [feats["input_ids"][r, 1:1 + n].tolist() for r, n in enumerate(lengths)]
+        return out["sentence_embedding"], (out["token_embeddings"][:, 1:1 + width], ids)
 
-    def encode(self, queries: list[str], docs: list[str]):
-        return self._embed(queries, self.query_maxlen), self._embed(docs, self.doc_maxlen)
+    @property
+    def tokenizer(self):
+        return self.st.tokenizer
+
+    def encode(self, queries: list[str], docs: list[str], tokens: bool = False):
+        """(Q, D) pooled vectors; tokens=True adds ((query token vectors, ids), (passage token vectors, ids)) of
+        the same forward pass, without [CLS]/[SEP] (MD2PR's word level, pdlib.md2pr)."""
+        if not tokens:
+            return self._embed(queries, self.query_maxlen), self._embed(docs, self.doc_maxlen)
+        (Q, q_tok), (D, d_tok) = self._embed(queries, self.query_maxlen, True), self._embed(docs, self.doc_maxlen, True)
+        return Q, D, (q_tok, d_tok)
 
     def scores(self, Q: torch.Tensor, D: torch.Tensor, n: int, all_pairs: bool = False) -> torch.Tensor:
         """(B, n) scores of each query against its own n passages, or (B, B·n) against all passages."""

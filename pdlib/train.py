@@ -35,7 +35,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from . import Interrupted, PdlibError, cache, losses, paths, students
+from . import Interrupted, PdlibError, cache, losses, md2pr, paths, students
 from .atomic import atomic_path, read_json, write_json
 from .batches import Batch, Examples  # noqa: F401 (pdlib.train.Batch / Examples, as 04_distill calls them)
 
@@ -64,6 +64,11 @@ class TrainConfig:
     # added later: left out of cache keys and job comparisons while at their defaults (cache.added_field)
     micro_batch: int | None = cache.added_field(None)   # queries per forward/backward on each rank; None: all
     grad_checkpointing: bool = cache.added_field(False)  # recompute activations in backward: less memory
+    # MD2PR (07_beyond, pdlib.md2pr): word-level distillation from a cross-encoder's attention, and dynamic
+    # false-negative filtering of L_CL's own-list negatives (threshold: batch positives' teacher mean − margin)
+    lambda_word: float = cache.added_field(0.0)
+    word_teacher: str | None = cache.added_field(None)
+    fn_margin: float | None = cache.added_field(None)
 
     def __post_init__(self):
         if self.student not in ("dpr", "colbert"):
@@ -75,8 +80,14 @@ class TrainConfig:
             raise PdlibError(f"micro_batch must be at least 1 query (or None for the whole batch), got {self.micro_batch}")
         if self.n_passages < 2:
             raise PdlibError(f"n_passages must be at least 2 (a positive and a negative), got {self.n_passages}")
-        if not self.use_cl and not (self.lambda_kd or self.lambda_pair):
+        if not self.use_cl and not (self.lambda_kd or self.lambda_pair or self.lambda_word):
             raise PdlibError("nothing to train: use_cl=False with lambda_kd = lambda_pair = 0")
+        if self.lambda_word and (self.student != "dpr" or not self.word_teacher):
+            raise PdlibError("lambda_word (MD2PR's word level) needs student='dpr' and a word_teacher (a cross-encoder "
+                             f"id); got student={self.student!r}, word_teacher={self.word_teacher!r}")
+        if self.fn_margin is not None and (self.in_batch or not self.use_cl):
+            raise PdlibError("fn_margin filters L_CL's negatives in the query's own list: set in_batch=False (and "
+                             "keep use_cl=True)")
 
     @classmethod
     def from_dict(cls, values: dict) -> "TrainConfig":
@@ -106,16 +117,28 @@ def batch_loss(student, batch: Batch, cfg: TrainConfig, shares: tuple[float, flo
     'scores'} ('scores': the (B, L) student scores, detached, for display). `shares` (cl, kd, pair) weigh the
     terms inside 'loss' (a micro-batch's share of the batch, from `accumulate`); the parts stay unweighted."""
     n = len(batch.docs) // len(batch.queries)
-    Q, D = student.encode(batch.queries, batch.docs)
+    if cfg.lambda_word:
+        Q, D, token_outputs = student.encode(batch.queries, batch.docs, tokens=True)
+    else:
+        Q, D = student.encode(batch.queries, batch.docs)
     s = student.scores(Q, D, n)
     dev = s.device
     s_all = student.scores(Q, D, n, all_pairs=True) if cfg.use_cl and cfg.in_batch else None
-    out = losses.total_loss(s, batch.teacher.to(dev), batch.pair_i.to(dev), batch.pair_j.to(dev),
+    teacher = batch.teacher.to(dev)
+    negatives = None
+    if cfg.fn_margin is not None:
+        negatives = ~md2pr.false_negatives(teacher, batch.positive.to(dev), cfg.fn_margin)
+    out = losses.total_loss(s, teacher, batch.pair_i.to(dev), batch.pair_j.to(dev),
                             batch.pair_probs.to(dev), batch.pair_mask.to(dev),
                             positive=batch.positive.to(dev) if cfg.use_cl else None, temperature=cfg.temperature,
                             lambda_kd=cfg.lambda_kd * shares[1], lambda_pair=cfg.lambda_pair * shares[2],
                             lambda_cl=shares[0], in_batch_scores=s_all,
-                            doc_mask=None if batch.doc_mask is None else batch.doc_mask.to(dev))
+                            doc_mask=None if batch.doc_mask is None else batch.doc_mask.to(dev),
+                            negative_mask=negatives)
+    if cfg.lambda_word:
+        word = md2pr.batch_word_loss(token_outputs, n, student.tokenizer, cfg.word_teacher)
+        out["loss"] = out["loss"] + cfg.lambda_word * shares[1] * word
+        out["word"] = word.detach()
     return {**out, "scores": s.detach()}
 
 
@@ -155,8 +178,9 @@ def accumulate(student, batch: Batch, cfg: TrainConfig, bf16: bool | None = None
         with context:  # in-batch negatives (cfg.in_batch): this micro-batch's passages only
             parts = batch_loss(student, micro, cfg, shares)
         parts["loss"].backward()  # frees this micro-batch's activations before the next one runs
-        for k, w in (("loss", 1.0), ("cl", shares[0]), ("kd", shares[1]), ("pair", shares[2])):
-            total[k] = total.get(k, 0.0) + w * parts[k].detach().float()
+        for k, w in (("loss", 1.0), ("cl", shares[0]), ("kd", shares[1]), ("pair", shares[2]), ("word", shares[1])):
+            if k in parts:
+                total[k] = total.get(k, 0.0) + w * parts[k].detach().float()
         total["scores"] = parts["scores"]
     return total
 
@@ -176,7 +200,7 @@ def train_step(student, optimizer, scheduler, batch: Batch, cfg: TrainConfig, wo
     torch.nn.utils.clip_grad_norm_(student.parameters(), cfg.max_grad_norm)
     optimizer.step()
     scheduler.step()
-    return {k: float(parts[k]) for k in ("loss", "cl", "kd", "pair")}
+    return {k: float(parts[k]) for k in ("loss", "cl", "kd", "pair", "word") if k in parts}
 
 
 # --- the loop: resume, step, finish ---------------------------------------------------------------------

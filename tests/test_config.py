@@ -69,8 +69,8 @@ def test_unknown_profile_and_notebook():
     with pytest.raises(PdlibError, match="unknown profile"):
         config.resolve("01", "huge")
     with pytest.raises(PdlibError, match="unknown notebook"):
-        config.match_notebook("07")
-    assert config.match_notebook("03") == "03_pairwise"
+        config.match_notebook("08")
+    assert config.match_notebook("03") == "03_pairwise" and config.match_notebook("07") == "07_beyond"
 
 
 def test_unparseable_parameter_line_is_caught(tmp_path, monkeypatch):

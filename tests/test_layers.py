@@ -13,7 +13,7 @@ def floors() -> dict[str, int]:
     """module -> floor, parsed from the package docstring's numbered list."""
     out = {}
     for line in pdlib.__doc__.splitlines():
-        m = re.match(r"^(\d+)\.\s+([a-z_]+(?:, [a-z_]+)*)\s", line + " ")
+        m = re.match(r"^(\d+)\.\s+([a-z_][a-z0-9_]*(?:, [a-z_][a-z0-9_]*)*)\s", line + " ")
         if m:
             out.update({name: int(m.group(1)) for name in m.group(2).split(", ")})
     return out

@@ -87,6 +87,21 @@ def test_smoke_profile_runs_end_to_end(smoke_run):
     assert pd.isna(table5["paper (RR@10, %)"].iloc[3])  # the instruction LLM has no Table 5 row
     a2 = pd.read_csv(out / "appendix_a2_disagreement.csv")
     assert a2["paper (disagreement, %)"].tolist() == [31.0]
+    # 07_beyond (issue 18): every method of the one loop ran, with its rows and costs
+    kd = pd.read_csv(out / "beyond_kd_sampling.csv")
+    assert kd.kd_sampling.tolist() == ["top", "stratified", "random"] and kd["passages per query"].ge(32).all()
+    md2pr = pd.read_csv(out / "beyond_md2pr.csv")
+    assert md2pr.row.str.startswith("PairDistill (own-list").iloc[0] and md2pr.row.str.startswith("MD2PR").iloc[-1]
+    budget = pd.read_csv(out / "beyond_pair_budget.csv")
+    assert budget[["selection", "pairs per query"]].values.tolist() == [[s, n] for s in ("window", "uncertain")
+                                                                        for n in (5, 10, 25, 50)]
+    assert budget["cost (% of 50 window pairs)"].tolist() == [10.0, 20.0, 50.0, 100.0] * 2
+    for frame in (kd, md2pr, budget):
+        assert frame[["RR@10", "nDCG@10"]].notna().all().all() and frame["nDCG@10"].between(0, 100).all()
+    assert (out / "fig_beyond_pair_budget.png").stat().st_size > 0 and (out / "fig_beyond_kd_sampling.pdf").exists()
+    # 07's PairDistill with 50 window pairs is 04's run (one cached stage): the same dev score as Table 3's row
+    assert budget.set_index(["selection", "pairs per query"]).loc[("window", 50), "nDCG@10"] == \
+        table3.set_index("row").loc["PairDistill", "ours (nDCG@10, %)"]
     # no machine path in any caption or provenance line
     for f in out.glob("*.md"):
         assert str(smoke_run) not in f.read_text() and "/tmp/" not in f.read_text(), f.name

@@ -88,3 +88,48 @@ def test_training_examples_carry_pair_probabilities():
     table = pd.DataFrame({"qid": "q", "docno_a": ["b", "c"], "docno_b": ["c", "a"], "prob": [0.9, 0.4]})
     ex = pairs.training_examples(point, table, n_passages=3).iloc[0]
     assert list(ex.pair_i) == [0, 1] and list(ex.pair_j) == [1, 2] and list(ex.pair_probs) == [0.9, 0.4]
+
+
+def test_kd_fill_top_random_and_stratified_by_hand():
+    """07_beyond's kd_sampling: 10 candidates in score order, fill 2. top: the 2 best; stratified: one from
+    ranks 0-4 and one from 5-9 (the teacher's score distribution kept); random: any 2; all in score order."""
+    cands = [f"d{r}" for r in range(10)]
+    assert pairs.kd_fill(cands, 2, "top") == ["d0", "d1"]
+    assert pairs.kd_fill(cands, 0, "stratified") == [] and pairs.kd_fill(cands[:3], 5, "random") == cands[:3]
+    draws = [pairs.kd_fill(cands, 2, "stratified", np.random.default_rng(s)) for s in range(40)]
+    assert all(int(a[1:]) < 5 <= int(b[1:]) for a, b in draws)
+    assert len({tuple(d) for d in draws}) > 5  # it draws, not always the same two
+    assert pairs.kd_fill(cands, 2, "stratified", np.random.default_rng(3)) == draws[3]  # seeded
+    rand = [pairs.kd_fill(cands, 2, "random", np.random.default_rng(s)) for s in range(40)]
+    assert any(int(a[1:]) >= 5 for a, _ in rand) and all(int(a[1:]) < int(b[1:]) for a, b in rand)
+    strata = [pairs.kd_fill(cands, 3, "stratified", np.random.default_rng(s)) for s in range(20)]
+    assert all(int(a[1:]) <= 3 < int(b[1:]) <= 6 < int(c[1:]) for a, b, c in strata)  # strata 0-3, 4-6, 7-9
+    with pytest.raises(ValueError, match="kd_sampling"):
+        pairs.kd_fill(cands, 2, "hardest")
+
+
+def test_training_examples_fill_with_the_kd_sampling():
+    """With kd_sampling the pair passages stay and the fill comes from the whole scored list."""
+    point = _ranked(1, 40).drop(columns="rank")
+    sampled = pairs.sample_pairs(_ranked(1, 40), k=4, delta=2, n_pairs=3)  # pairs among the top 4
+    table = sampled.assign(prob=0.7)
+    top = pairs.training_examples(point, table, 8).docnos[0]
+    assert top == [f"q0d{r}" for r in range(8)]
+    strat = pairs.training_examples(point, table, 8, "stratified", seed=1).docnos[0]
+    assert strat[:4] == [f"q0d{r}" for r in range(4)] and len(strat) == 8
+    rest = [int(d.split("d")[1]) for d in strat[4:]]  # one from each quarter of ranks 4-39
+    assert [r // 9 for r in (x - 4 for x in rest)] == [0, 1, 2, 3]
+    assert strat == pairs.training_examples(point, table, 8, "stratified", seed=1).docnos[0]
+
+
+def test_uncertain_selection_takes_the_closest_pointwise_scores():
+    """select="uncertain": of the window's pairs, the n whose pointwise scores are closest (hand-made scores)."""
+    ranked = pd.DataFrame({"qid": "q", "docno": ["a", "b", "c", "d", "e"], "score": [9.0, 8.9, 5.0, 4.0, 3.95],
+                           "rank": [1, 2, 3, 4, 5]})
+    got = pairs.sample_pairs(ranked, k=5, delta=3, n_pairs=2, select="uncertain")
+    assert list(zip(got.docno_a, got.docno_b)) == [("a", "b"), ("d", "e")]  # gaps 0.1 and 0.05
+    got3 = pairs.sample_pairs(ranked, k=5, delta=3, n_pairs=3, select="uncertain")
+    # within the window the gaps are a-b .1, a-c 4, b-c 3.9, b-d 4.9, c-d 1.0, c-e 1.05, d-e .05
+    assert list(zip(got3.docno_a, got3.docno_b)) == [("a", "b"), ("c", "d"), ("d", "e")]
+    with pytest.raises(ValueError, match="select"):
+        pairs.sample_pairs(ranked, select="hardest")

@@ -25,7 +25,7 @@ def test_sizes_come_from_metadata_without_downloading(session_data):
 def test_small_is_sized_for_a_laptop_and_medium_is_not(session_data):
     work = plan.profile_work("small")
     cpu = sum(w.flops / plan.THROUGHPUT["cpu"][w.rate_kind] for w in work)
-    assert cpu < 45 * 60  # the 2-core machine's estimate; a 4-core laptop takes about half
+    assert cpu < 65 * 60  # the 2-core machine's estimate (07_beyond: about 23 min of it); a 4-core laptop takes about half
     assert {w.notebook for w in work} == set(plan.config.NOTEBOOKS)
     medium = sum(w.flops / plan.THROUGHPUT["cpu"][w.rate_kind] for w in plan.profile_work("medium"))
     assert medium > 24 * 3600  # the old `small`: days on a CPU
