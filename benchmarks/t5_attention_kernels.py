@@ -24,6 +24,9 @@ from pairwise_scoring import DATA, build, load_texts
 def main():
     from pdlib import teachers
 
+    if not torch.cuda.is_available():
+        raise SystemExit("t5_attention_kernels.py compares GPU attention kernels: run it on a GPU machine "
+                         "(benchmarks/gpu_check.sh does)")
     docs, triples = load_texts(next(p for p in DATA if p.exists()), 128)
     tok, model = build("3b", docs, layers=2)
     prompts = [teachers.prompt("duo-t5", q, a, b) for q, a, b in triples]
