@@ -160,9 +160,10 @@ def test_one_training_folder_per_distinct_configuration(smoke_run):
     Distinct smoke configurations: PairDistill (= iteration 1 = λ_pair 3 = initialisation with the student's
     own checkpoint), − L_pair, − L_KD, L_CL only, L_ZS, − heuristic (other examples), tiny/bert (= DPR + L_KD +
     L_pair, both start from tiny/bert as a DPR), DPR L_CL only, DPR + L_KD, iteration 2, λ_pair 1 — and 06's
-    two L_ZS runs."""
+    two L_ZS runs; then 07's 15: three kd samplings (lists of 32), five MD2PR rows, and seven of the eight
+    pair-budget rows (50 window pairs is 04's PairDistill)."""
     jobs = [json.loads(p.read_text()) for p in (smoke_run / "train").glob("*/job.json")]
-    assert len(jobs) == 13
+    assert len(jobs) == 13 + 15
     distinct = {json.dumps(j, sort_keys=True) for j in jobs}
     assert len(distinct) == len(jobs)
     assert all(not j["examples"].startswith("/") for j in jobs)  # cache-relative

@@ -31,7 +31,8 @@ OVERRIDES = {
     "test_dataset": "pdlib-split/0/0.04/train/beir/scifact/test",
     "k_train": 6, "k_rerank": 6, "k_pairs": 6, "n_pairs": 2, "table5_m": 3, "max_length": 96,
     "doc_maxlen": 48, "steps": 2, "train_batch_size": 2, "n_passages": 4, "checkpoint_every": 1, "warmup": 0,
-    "k_eval": 20, "max_length_point": 96, "max_length_pair": 128,
+    "k_eval": 20, "max_length_point": 96, "max_length_pair": 128, "n_passages_kd": 5, "budgets": [1],
+    "kd_samplings": ["stratified"], "selections": ["uncertain"],  # 07: one run of each method
     "targets": [["scifact", "pdlib-split/0/0.04/train/beir/scifact/train", "pdlib-split/0/0.04/train/beir/scifact/test"]],
 }
 
@@ -84,8 +85,11 @@ def test_small_profile_runs_every_notebook_on_real_scifact(small_run):
     read = lambda name: pd.read_csv(out / f"{name}.csv")  # noqa: E731
     for name in ("table1_retrieval", "table2_odqa", "table3_ablations", "table4_domain_adapt", "table5_reranking",
                  "table6_lambda_pair", "table7_hyperparameters", "appendix_a2_disagreement", "distill_effect",
-                 "retrieval_initial_dev"):
+                 "retrieval_initial_dev", "beyond_kd_sampling", "beyond_md2pr", "beyond_pair_budget"):
         assert (out / f"{name}.md").exists(), name
+    assert read("beyond_md2pr").row.tolist()[-1].startswith("MD2PR")  # the word level ran on the real tokenizers
+    assert read("beyond_pair_budget").selection.tolist() == ["uncertain"]
+    assert read("beyond_kd_sampling").kd_sampling.tolist() == ["stratified"]
     table5 = read("table5_reranking")
     assert list(table5.kind) == ["retriever", "cross-encoder", "mono-t5", "duo-t5"]
     table3 = read("table3_ablations")
