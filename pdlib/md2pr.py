@@ -21,7 +21,8 @@ What the abstract leaves open, and what we chose:
   (query, passage) of the batch. Teacher and student must share a tokenizer vocabulary (the paper's MiniLM
   cross-encoder and its bert-base-uncased students do; so do the smoke stand-ins), so the tokens align.
 - the threshold: updated at every training step (an "iteration" of the loop) from the batch itself: the mean
-  teacher score of the batch's labelled positives minus `fn_margin`. A passage at or above it, other than
+  teacher score of the batch's labelled positives minus `fn_margin` (of each micro-batch's, when
+  `micro_batch` cuts the batch). A passage at or above it, other than
   the positive, leaves L_CL's negatives. It acts on the query's own list, so it needs `in_batch=False` (with
   in-batch negatives the own list is no negative anyway).
 """
