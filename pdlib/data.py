@@ -189,7 +189,7 @@ def load(dataset_id: str, docs: bool = True) -> Collection:
 
 
 def _load(dataset_id: str, docs: bool = True) -> Collection:
-    """Load a dataset id as typed tables (Used in 01-06). docs=False skips the corpus (queries + qrels).
+    """Load a dataset id as typed tables (Used in 01-07). docs=False skips the corpus (queries + qrels).
 
     SQuAD (Table 2) has no ir_datasets id: `pdlib-odqa/squad/dev` pairs DPR's questions (squad_questions)
     with the DPR Wikipedia passages of `dpr-w100`; its relevance comes from answers, not qrels."""

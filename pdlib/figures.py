@@ -1,4 +1,4 @@
-"""Saving figures and tables under figures/<profile>/, named after the paper item (Used in 01-06).
+"""Saving figures and tables under figures/<profile>/, named after the paper item (Used in 01-07).
 
 Every artifact is recorded in figures/<profile>/index.json with the notebook that made it and its
 provenance (profile, git commit, dataset and model ids, parameter hash); tables carry the same provenance

@@ -1,4 +1,4 @@
-"""Model registry: the paper's model ids -> loaders (Used in 01-06).
+"""Model registry: the paper's model ids -> loaders (Used in 01-07).
 
 Real ids load through transformers / sentence-transformers / colbert-ai from a folder the user placed under
 models/<org>/<name>/ (PDLIB_MODELS moves models/; air-gapped clusters) or else the Hugging Face hub (users

@@ -58,7 +58,7 @@ def _parse_overrides(items: list[str]) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="run_all.sh", description="Regenerate the PairDistill companion's "
-                                 "tables and figures by running notebooks 01-06 with papermill.")
+                                 "tables and figures by running notebooks 01-07 with papermill.")
     ap.add_argument("--profile", default="smoke", choices=config.PROFILES,
                     help="parameter profile (params/<profile>.yaml); smoke runs offline in minutes")
     ap.add_argument("--only", default="", help="comma-separated notebooks to run, e.g. 03 or 01,02")
