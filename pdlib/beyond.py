@@ -95,10 +95,10 @@ def budget_rows(base: train.TrainConfig, point: cache.Artifact, teachers: distil
                                        coll.docs, teachers.batch_size, progress)
             examples = distill.training_examples(point, probs, base.n_passages)
             model = train.train_student(base, examples, dataset)
-            prompts = len(sampled.frame()) * (2 if teachers.orders == "both" else 1)
-            queries = sampled.frame().qid.nunique()
-            rows.append({"selection": select, "pairs per query": int(n), "pair prompts": prompts,
-                         "cost (% of 50 window pairs)": tables.pct(prompts / (queries * teachers.n_pairs *
-                                                                             (2 if teachers.orders == "both" else 1))),
+            frame = sampled.frame()  # cost: its share of the paper's n_pairs a query (the same in either orders)
+            rows.append({"selection": select, "pairs per query": int(n),
+                         "pair prompts": len(frame) * (2 if teachers.orders == "both" else 1),
+                         "cost (% of 50 window pairs)": tables.pct(len(frame) / (frame.qid.nunique() *
+                                                                                teachers.n_pairs)),
                          **dev.evaluate(model.path, base.student)})
     return pd.DataFrame(rows)

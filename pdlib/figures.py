@@ -238,12 +238,12 @@ def kd_sampling_view(pointwise: pd.DataFrame, pair_table: pd.DataFrame, n_passag
 
     qid = sorted(pair_table.qid.unique())[0]
     scores = pointwise[pointwise.qid == qid].sort_values("score", ascending=False).reset_index(drop=True)
+    pairs = pair_table[pair_table.qid == qid]
     rank = {d: r + 1 for r, d in enumerate(scores.docno)}
-    in_pairs = set(pair_table[pair_table.qid == qid].docno_a) | set(pair_table[pair_table.qid == qid].docno_b)
+    in_pairs = set(pairs.docno_a) | set(pairs.docno_b)
     fig, axes = plt.subplots(len(samplings), 1, figsize=(7, 1.6 * len(samplings) + 0.6), sharex=True, squeeze=False)
     for ax, how in zip(axes[:, 0], samplings):
-        chosen = training_examples(scores[scores.qid == qid], pair_table[pair_table.qid == qid], n_passages, how,
-                                   seed).docnos[0]
+        chosen = training_examples(scores, pairs, n_passages, how, seed).docnos[0]
         ax.plot(scores.index + 1, scores.score, color="0.75", lw=1)
         for group, color, label in ((in_pairs, "tab:orange", "in a sampled pair"),
                                     (set(chosen) - in_pairs, "tab:blue", "fill chosen by the sampling")):

@@ -45,7 +45,7 @@ def false_negatives(teacher: torch.Tensor, positive: torch.Tensor, margin: float
 
     Worked example: teacher [[5, 4.5, 1], [2, 6, 3]], positives [0, 2], margin 1: θ = (5 + 3)/2 − 1 = 3;
     query 0: 4.5 ≥ 3 → passage 1; query 1: 6 ≥ 3 → passage 1 (passage 2 is its positive)."""
-    B, L = teacher.shape
+    L = teacher.shape[1]
     has = positive >= 0
     pos_scores = teacher[has.nonzero().squeeze(-1), positive[has].long()] if has.any() else teacher.new_empty(0)
     pos_scores = pos_scores[~torch.isnan(pos_scores)]
@@ -112,7 +112,7 @@ class WordTeacher:
         cls, sep, pad = self.tok.cls_token_id, self.tok.sep_token_id, self.tok.pad_token_id
         seqs, n_q, n_d = [], [], []
         for q, d in zip(q_ids, d_ids):
-            d = d[: max(0, self.max_len - len(q) - 3)] if d else []
+            d = d[: max(0, self.max_len - len(q) - 3)]
             seqs.append([cls, *q, sep, *d, sep])
             n_q.append(len(q))
             n_d.append(len(d))

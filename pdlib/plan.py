@@ -254,10 +254,9 @@ def notebook_work(name: str, p: dict, every: dict[str, dict], encoded: set) -> l
                               f"prompts over {len(budget)} samples (fewer where samples overlap)", pair["pair_teacher"],
                         _n(n_train) * scored, min(pair["max_length"], 2 * d + q), "forward"))
         n_md2pr = 5 if p["md2pr_ablations"] else 3
-        runs = [("kd", p["n_passages_kd"])] * len(p["kd_samplings"]) + [("md2pr", p["n_passages"])] * n_md2pr + \
-            [("budget", p["n_passages"])] * len(budget)
-        for what, n_pass in (("kd", p["n_passages_kd"]), ("md2pr", p["n_passages"]), ("budget", p["n_passages"])):
-            count = sum(1 for w, _ in runs if w == what)
+        runs = (("kd", len(p["kd_samplings"]), p["n_passages_kd"]), ("md2pr", n_md2pr, p["n_passages"]),
+                ("budget", len(budget), p["n_passages"]))
+        for what, count, n_pass in runs:
             out.append(Work(name, f"{count} training run(s), {what}: {p['steps']:,} steps × {p['train_batch_size']} "
                                   f"queries × {n_pass} passages", p["student_init"], p["steps"],
                             p["train_batch_size"] * (n_pass * doc_tok + q_tok), "train", count))
@@ -265,7 +264,7 @@ def notebook_work(name: str, p: dict, every: dict[str, dict], encoded: set) -> l
                               f"the word-level runs' batches", p["word_teacher"],
                         (n_md2pr - 2) * p["steps"] * p["train_batch_size"] * p["n_passages"],
                         doc_tok + q_tok, "forward"))
-        for i in range(len(runs)):
+        for i in range(sum(count for _, count, _ in runs)):
             _encodes(out, encoded, name, "evaluate a trained student", p["student_init"], f"beyond {i}", ds,
                      p["doc_maxlen"])
     return out
