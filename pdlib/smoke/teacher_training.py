@@ -23,6 +23,22 @@ cross-encoder's top-10 of the 40 dev queries, RR@10 / nDCG@10 %, model seeds 0 a
 97.5 / 86.3), for 6 instead of 4 minutes of training. What did not help: a T5 stand-in of 128 dims × 4 layers
 (96.2 / 84.4 with seed 0, 16 minutes), only pairs of unequal grade, each in both orders (88.8 / 81.1), and a
 smaller cross-encoder (64 dims × 1 layer), whose learning jumped for one of two seeds (RR@10 76.8 and 54.2).
+
+Credit for unjudged passages (issue 13, tried 2026-11-26, not adopted). With grade / 2 every unjudged passage
+has target 0; the cross-encoder then scores nearly all passages below its top few alike, and three quarters of
+the pairs the heuristic samples from its top-20 are two unjudged passages, which the duoT5 stand-in decides by
+its position preference: A.2's disagreement is 70.3 % (paper 31 %). Tried: target 0.05 for each of the query's
+four words an unjudged passage holds (0 to 0.15), so that both teachers learn one order below the judged
+passages. Cross-encoder -> duoT5 sym-sum (RR@10 / nDCG@10 %, dev) and A.2, per build: model seed 0 with two
+lexical look-alikes per list, 1 thread: 98.8 / 86.4 -> 100.0 / 88.3, 26.0 %; the same on 2 threads:
+97.5 / 86.5 -> 98.8 / 86.8, 35.6 %; seed 1, 2 threads: 76.5 / 59.2 -> 85.0 / 65.6, 56.3 %; with this module's
+lists (one lexical look-alike), seed 1, 1 thread: 96.9 / 83.4 -> 95.0 / 81.5, 43.2 %; seed 0, 2 threads (the
+default build): the cross-encoder's learning never jumped (75.8 / 72.2; duoT5 98.8 / 85.5; 53.6 %). Where both
+teachers learn, A.2 falls below chance; but the cross-encoder's jump became less reliable, and a teacher no
+better than the student fails the first claim of Table 5. Credit only for the query's attribute and object words
+on its topic gave 37.9 % with a weaker duoT5 (94.6 / 83.4); drawing half of the pairwise training pairs from
+neighbours in the target order, 41.3 % and 85.4 / 76.4 (seed 0). Harness: a copy of this module's training
+judged by the notebooks' functions (`pairs.sample_pairs`, `pairs.sym_sum`, `pairs.disagreement`).
 """
 from __future__ import annotations
 
