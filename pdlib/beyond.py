@@ -17,33 +17,15 @@ over seeds.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import pandas as pd
 
-from . import cache, data, distill, retrieve, tables, train
-
-
-@dataclass
-class DevSet:
-    """Where a student is evaluated: retrieval over the training corpus for the dev queries, RR@10 / nDCG@10 (%)."""
-    train_dataset: str
-    corpus: data.Collection
-    dev_dataset: str
-    dev: data.Collection
-    k: int = 100
-    doc_maxlen: int = 180
-    query_maxlen: int = 32
-
-    def evaluate(self, model, kind: str) -> dict[str, float | None]:
-        run = retrieve.first_stage(retrieve.retriever_of(kind), str(model), self.corpus.docs, self.train_dataset,
-                                   {"eval": (self.dev_dataset, self.dev.queries)}, k=self.k,
-                                   doc_maxlen=self.doc_maxlen, query_maxlen=self.query_maxlen)["eval"]
-        return tables.metric_row(run.frame(), self.dev.qrels)
+from . import cache, data, distill, tables, train
 
 
 def kd_sampling_rows(base: train.TrainConfig, point: cache.Artifact, probs: cache.Artifact, dataset: str,
-                     samplings: list[str], n_passages: int, seed: int, dev: DevSet) -> pd.DataFrame:
+                     samplings: list[str], n_passages: int, seed: int, dev: tables.StudentEval) -> pd.DataFrame:
     """One PairDistill student per kd_sampling, lists of n_passages (the same pairs): dev RR@10 / nDCG@10."""
     rows = []
     for how in samplings:
@@ -72,7 +54,7 @@ def md2pr_configs(base: train.TrainConfig, word_teacher: str, lambda_word: float
 
 
 def md2pr_rows(base: train.TrainConfig, examples: cache.Artifact, dataset: str, word_teacher: str,
-               lambda_word: float, fn_margin: float, dev: DevSet, ablations: bool = True) -> pd.DataFrame:
+               lambda_word: float, fn_margin: float, dev: tables.StudentEval, ablations: bool = True) -> pd.DataFrame:
     rows = []
     for row, cfg in md2pr_configs(base, word_teacher, lambda_word, fn_margin, ablations):
         model = train.train_student(cfg, examples, dataset)
@@ -81,7 +63,7 @@ def md2pr_rows(base: train.TrainConfig, examples: cache.Artifact, dataset: str, 
 
 
 def budget_rows(base: train.TrainConfig, point: cache.Artifact, teachers: distill.Teachers, coll: data.Collection,
-                dataset: str, budgets: list[int], selections: list[str], seed: int, dev: DevSet,
+                dataset: str, budgets: list[int], selections: list[str], seed: int, dev: tables.StudentEval,
                 progress: bool = True) -> pd.DataFrame:
     """One PairDistill student per (selection, pairs per query): the pairs sampled from the pointwise top-k
     (the teachers' window δ), scored by the pairwise teacher (scores already in its store are reused), the

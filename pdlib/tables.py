@@ -1,5 +1,6 @@
 """The paper's tables, built in one place: ours beside the paper's value, the difference, best and second best
-marked, percentages with one decimal as the paper prints them (Used in 02-06; STYLE 16).
+marked, percentages with one decimal as the paper prints them (Used in 02-07; STYLE 16).
+A student's row comes from `StudentEval` (04, 07): retrieval over the training corpus for dev or test queries.
 
 Our metrics arrive as fractions (ir-measures); every table shows them in % with one decimal, one scale per
 table. The paper's numbers come from pdlib.paper only.
@@ -7,10 +8,11 @@ table. The paper's numbers come from pdlib.paper only.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import pandas as pd
 
-from . import evaluate, paper
+from . import data, evaluate, paper, retrieve
 
 # every frame a notebook displays (run heads, scores, losses) shows 3 decimals, not pandas' 6 (issue 15); the
 # tables written to figures/ format their own numbers
@@ -95,6 +97,26 @@ def show(frame: pd.DataFrame, best: str | None = None, cols: list[str] | None = 
 def metric_row(run: pd.DataFrame, qrels: pd.DataFrame, measures=("RR@10", "nDCG@10")) -> dict[str, float | None]:
     """Measures of a run in %, one decimal: {"RR@10": 75.4, "nDCG@10": 48.9}."""
     return {m: pct(v) for m, v in evaluate.evaluate(run, qrels, list(measures)).items()}
+
+
+@dataclass(frozen=True)
+class StudentEval:
+    """Where a student is evaluated: first-stage retrieval over the training corpus (`corpus_dataset`, its
+    collection `corpus`) for the queries of `dataset` (its collection `queries`), RR@10 / nDCG@10 (%).
+    Used in 04 (dev and test queries) and 07 (dev)."""
+    corpus_dataset: str
+    corpus: data.Collection
+    dataset: str
+    queries: data.Collection
+    k: int = 100
+    doc_maxlen: int = 180
+    query_maxlen: int = 32
+
+    def evaluate(self, model, kind: str) -> dict[str, float | None]:
+        run = retrieve.first_stage(retrieve.retriever_of(kind), str(model), self.corpus.docs, self.corpus_dataset,
+                                   {"eval": (self.dataset, self.queries.queries)}, k=self.k,
+                                   doc_maxlen=self.doc_maxlen, query_maxlen=self.query_maxlen)["eval"]
+        return metric_row(run.frame(), self.queries.qrels)
 
 
 def beside_paper(records: list[dict], published: list[float | None], measure: str = "RR@10") -> pd.DataFrame:
