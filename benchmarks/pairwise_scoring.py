@@ -219,13 +219,13 @@ def main():
         unfuse(model)
     if "static" in args.variants:  # one graph per padded length: lengths in buckets of --static-bucket tokens
         torch._dynamo.reset()
-        teachers.on_device(model, compile="static")
+        teachers.on_device(model, fused=False, compile="static")
         guarded("static", lambda: variant("static", f"fast + static compile, buckets of {args.static_bucket}", True,
                                           bucket=args.static_bucket))
         torch._dynamo.reset()
         unfuse(model)  # back to eager for the variants below
     big_batch = args.big_batch
-    for name in ("both", "cudnn+both", "cudnn+compiled", "fused+compiled", "compiled"):  # likely best first
+    for name in ("cudnn+both", "both", "cudnn+compiled", "fused+compiled", "compiled"):  # likely best first
         if name in args.variants:
             torch._dynamo.reset()
             fused = "cudnn" if name.startswith("cudnn") else name.startswith("fused")

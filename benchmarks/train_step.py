@@ -17,10 +17,8 @@ same run, and the ratio to today's path.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import time
 
-import numpy as np
 import torch
 
 from gpu_common import device_name, guarded, matmul_rate, peak_gb, sync

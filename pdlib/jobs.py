@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from . import Interrupted, PdlibError, cache, teachers
+from . import Interrupted, PdlibError, cache, config, teachers
 
 
 PAIR_KINDS = ("duo-t5", "llm-pair")
@@ -174,7 +174,7 @@ def run_shard(folder: Path, shard: int = 0, n_shards: int = 1, chunk_size: int =
     pair = kind in PAIR_KINDS
     done_rows = len(mine) - len(rows)
     if score_fn is None:  # before the bar: loading may build a model, with a bar of its own (one bar at a time)
-        score_fn = _teacher_fn(job)
+        score_fn = _teacher_fn(job, len(rows))
     bar = tqdm(total=len(mine), initial=done_rows, desc=f"{kind} shard {shard}/{n_shards}",
                unit="pair" if pair else "doc", disable=not progress)
     scored = 0
@@ -199,7 +199,9 @@ def run_shard(folder: Path, shard: int = 0, n_shards: int = 1, chunk_size: int =
     return scored
 
 
-def _teacher_fn(job: dict):
+def _teacher_fn(job: dict, n_inputs: int = 0):
+    """The job's teacher as a function of a list of inputs; on a GPU, a T5 teacher is compiled when the worker has
+    at least config.COMPILE_FROM inputs to score."""
     from . import models
 
     if job["kind"] == "cross-encoder":
@@ -208,7 +210,7 @@ def _teacher_fn(job: dict):
         return lambda pairs: teachers.cross_encoder_scores(tok, model, [q for q, _ in pairs], [p for _, p in pairs],
                                                          job["batch_size"], job["max_length"], progress=False)
     tok, model = models.load_t5(job["teacher"])
-    model = teachers.on_device(model)
+    model = teachers.on_device(model, compile="both" if n_inputs >= config.COMPILE_FROM else False)
     return lambda prompts: teachers.t5_scores(tok, model, job["kind"], prompts, job["batch_size"], job["max_length"],
                                             progress=False)
 

@@ -44,11 +44,11 @@ THROUGHPUT = {
                       "180 tokens (`./run_all.sh --plan --probe`, 2026-11-26); T5: the small run's monoT5/duoT5-base "
                       "scoring measured alone (2026-11-26: 02 in 226 s, 03 in 375 s; a fixed-shape probe reaches "
                       "1.31e11). A 4-core laptop: about half the time"},
-    "h100": {"forward": 2.3e14, "forward_t5": 2.3e14, "train": 2.7e14,
-             "source": "one H200, bf16 (benchmarks/results/h200-2026-11-26-*.txt): duoT5-3B scoring 672 pairs/s "
-                       "at 142 tokens; Table 7's ColBERT step 45.6 queries/s (micro-batch 16). Not measured on an "
-                       "H100, which has the same bf16 peak (989 TFLOP/s) and 30% less memory bandwidth; "
-                       "base-size models reach less of it (host-bound), so GPU times are optimistic"},
+    "h100": {"forward": 2.3e14, "forward_t5": 3.0e14, "forward_t5_compiled": 3.6e14, "train": 2.7e14,
+             "source": "one H200, bf16 (benchmarks/results/h200-2026-11-2[67]-*.txt): duoT5-3B at 142 tokens 878 "
+                       "pairs/s (cuDNN attention), 1,043 compiled (jobs of 1M inputs or more); Table 7's ColBERT step "
+                       "45.6 and 44.8 queries/s (micro-batch 16, two runs). An H100 has the same bf16 peak and 30% "
+                       "less memory bandwidth; base-size models reach less of it (host-bound): GPU times are optimistic"},
 }
 
 
@@ -67,17 +67,19 @@ class Work:
         """Which measured throughput applies: T5 rerankers run slower per FLOP on a CPU than BERT encoders."""
         return "forward_t5" if self.kind == "forward" and "t5" in self.model.lower() else self.kind
 
+    def seconds(self, rates: dict[str, float]) -> float:
+        """Its time at one device's rates; pdlib.jobs compiles T5 on a GPU from config.COMPILE_FROM inputs."""
+        long_t5 = self.rate_kind == "forward_t5" and self.items >= config.COMPILE_FROM
+        return self.flops / rates.get("forward_t5_compiled" if long_t5 else self.rate_kind, rates[self.rate_kind])
+
     @property
     def flops(self) -> float:
-        per = 6 if self.kind == "train" else 2
-        return per * params(self.model) * 1e6 * self.items * self.tokens * self.runs
+        return (6 if self.kind == "train" else 2) * params(self.model) * 1e6 * self.items * self.tokens * self.runs
 
 
 def params(model_id: str) -> float:
-    if model_id.startswith("tiny/"):
-        return TINY_PARAMS
-    if model_id in MODEL_PARAMS:
-        return MODEL_PARAMS[model_id]
+    if model_id.startswith("tiny/") or model_id in MODEL_PARAMS:
+        return TINY_PARAMS if model_id.startswith("tiny/") else MODEL_PARAMS[model_id]
     raise PdlibError(f"--plan: no parameter count for {model_id!r}; add it to pdlib.plan.MODEL_PARAMS")
 
 
@@ -343,7 +345,7 @@ def report(profile: str, overrides: dict | None = None, notebooks: list[str] | N
     total = {"cpu": 0.0, "h100": 0.0}
     for name in notebooks or config.NOTEBOOKS:
         items = [w for w in work if w.notebook == name]
-        nb = {dev: sum(w.flops / rates[dev][w.rate_kind] for w in items) for dev in total}
+        nb = {dev: sum(w.seconds(rates[dev]) for w in items) for dev in total}
         for dev in total:
             total[dev] += nb[dev]
         lines.append(f"{name}: {_duration(nb['cpu'])} on the CPU, {_duration(nb['h100'])} on one H100")
@@ -351,8 +353,8 @@ def report(profile: str, overrides: dict | None = None, notebooks: list[str] | N
             size = (f"{w.items:,} steps × {w.tokens:,} tokens" if w.kind == "train" else
                     f"{w.items:,} inputs × {w.tokens} tokens") + (f", ×{w.runs}" if w.runs > 1 else "")
             lines.append(f"  - {w.what} ({size}) [{w.model}]: {w.flops / 1e12:,.1f} TFLOP, "
-                         f"{_duration(w.flops / rates['cpu'][w.rate_kind])} CPU, "
-                         f"{_duration(w.flops / rates['h100'][w.rate_kind])} H100")
+                         f"{_duration(w.seconds(rates['cpu']))} CPU, "
+                         f"{_duration(w.seconds(rates['h100']))} H100")
     lines += ["", f"total: {_duration(total['cpu'])} on the CPU, {_duration(total['h100'])} on one H100", "",
               "CPU figures: " + (f"measured on this machine just now (--probe): forward {rates['cpu']['forward']:.2e} "
                                  f"(T5 {rates['cpu']['forward_t5']:.2e}), training {rates['cpu']['train']:.2e} FLOP/s"

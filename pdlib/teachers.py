@@ -13,9 +13,9 @@ Every scorer reads one number per input off a single forward pass:
 For T5 models only the decoder's *first* step is run (decoder input = the start token), not `generate`.
 Inputs are sorted by length so that each batch pads little; bf16 on GPU.
 
-On a GPU (`on_device`) a T5 teacher gets a fused attention kernel that takes T5's relative-position bias as an
-additive mask (`fused_attention`; transformers 4.57 runs T5 only in eager attention), optionally a compiled
-encoder, and `t5_scores` takes its fast path: inputs tokenised once, sorted, padded to a few length buckets
+On a GPU (`on_device`) a T5 teacher's encoder gets cuDNN's fused attention kernel, which takes T5's
+relative-position bias as an additive mask (`fused_attention`; transformers 4.57 runs T5 only in eager
+attention), a compiled encoder and decoder in jobs of a million inputs or more, and `t5_scores` takes its fast path: inputs tokenised once, sorted, padded to a few length buckets
 in full batches (few shapes, so few recompiles), copied from pinned memory without blocking, and the scores
 kept on the GPU until one transfer at the end (no synchronisation per batch). On the CPU everything stays
 fp32 and eager, as the reference scorer.
@@ -166,21 +166,21 @@ def cross_encoder_scores(tokenizer, model, queries: list[str], passages: list[st
     return out
 
 
-def on_device(model, fused: bool | str = False, compile: bool | str = False):
-    """Move a teacher to the GPU in bf16 when there is one (CPU stays fp32 and eager). With compile=True a T5
-    teacher's encoder is compiled (torch.compile with dynamic shapes: one compilation, about a minute at 3B,
-    serves every length bucket and batch size), compile="both" its decoder too; fused=True routes its attention
-    through `fused_attention`,
-    fused="cudnn" the encoder's self-attention through cuDNN's fused kernel.
+def on_device(model, fused: bool | str = "cudnn", compile: bool | str = False):
+    """Move a teacher to the GPU in bf16 when there is one (CPU stays fp32 and eager). A T5 teacher's encoder
+    self-attention runs through cuDNN's fused kernel (fused="cudnn", the default: `fused_attention`), or
+    through the kernel torch picks (fused=True), or transformers' eager attention (fused=False). With
+    compile=True its encoder is compiled (torch.compile with dynamic shapes: one compilation serves every length
+    bucket and batch size), compile="both" its decoder too; compile="static" one graph per padded length.
 
-    Measured at duoT5-3B's shape (benchmarks/gpu_check.sh, 2026-11-26; 4,096 pairs of mean 141 tokens, batch 128;
-    MFU against the card's measured bf16 matrix rate). On an H200: eager 672 pairs/s, compiled encoder 847 (44%);
-    compile="static" (one graph per padded length, buckets of 48) 686. On an H100: today's reference loop 606,
-    encoder and decoder compiled 878 (45%, 1.45x, a 154 s first pass). fused=True and "cudnn" were slower than
-    eager there (517 on the H200, 451 on the H100) because the position bias reached SDPA with its heads innermost
-    and every fused kernel refused it (torch then runs the unfused math in fp32); `fused_attention` now passes it
-    contiguous, with which cuDNN takes it (0.85 ms per layer against 16.5 ms, at 240 tokens). The whole path with
-    that fix has not yet been timed on a GPU, so both stay opt-in."""
+    Measured at duoT5-3B's shape (benchmarks/gpu_check.sh; 4,096 pairs of mean 141 tokens, batch 128; MFU
+    against the card's bf16 matrix rate measured in the same run; benchmarks/results). On an H200 (2026-11-27):
+    today's eager reference loop 606 pairs/s (32 % MFU); cuDNN attention 878 (46 %, 1.45x, no start cost);
+    cuDNN attention + compiled encoder 948 (50 %, a 54 s first pass); cuDNN attention + compiled encoder and
+    decoder 1,043 (54.6 %, 1.72x, a 170 s first pass; 1,032 in a second run, 1,021 at batch 256). Earlier, with
+    transformers' eager attention: compiled encoder 847 (H200), encoder and decoder 878 (H100, 45 %),
+    compile="static" 686 (H200). Hence cuDNN by default, and compiling where a job is long enough to repay it
+    (pdlib.config.COMPILE_FROM)."""
     if not torch.cuda.is_available():
         return model
     model = model.to("cuda", dtype=torch.bfloat16)

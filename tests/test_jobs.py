@@ -160,3 +160,18 @@ def test_a_job_continues_under_another_shard_count_without_scoring_twice(tmp_pat
         jobs.run_shard(job, shard, 2, chunk_size=50, progress=False, score_fn=fake)
     assert sum(scored) == n and len(jobs.merge(job)) == n
     assert all(jobs.run_shard(job, s, 5, progress=False, score_fn=fake) == 0 for s in range(5))
+
+
+def test_a_worker_compiles_its_t5_teacher_only_for_a_long_job(session_data, monkeypatch):
+    """Compiling costs minutes at 3B and repays from about config.COMPILE_FROM pairs (measured on an H200): a
+    worker with that many inputs left asks on_device for the compiled encoder and decoder, a shorter one does not;
+    the cross-encoder is never compiled."""
+    from pdlib import config, teachers
+
+    asked = []
+    monkeypatch.setattr(teachers, "on_device", lambda model, **kw: asked.append(kw) or model)
+    job = {"kind": "duo-t5", "teacher": "tiny/t5", "batch_size": 8, "max_length": 64}
+    jobs._teacher_fn(job, config.COMPILE_FROM - 1)
+    jobs._teacher_fn(job, config.COMPILE_FROM)
+    jobs._teacher_fn({**job, "kind": "cross-encoder", "teacher": "tiny/cross-encoder"}, config.COMPILE_FROM)
+    assert asked == [{"compile": False}, {"compile": "both"}, {}]

@@ -14,6 +14,21 @@ def test_flops_follow_the_hand_worked_count():
         plan.params("someone/unknown-model")
 
 
+def test_long_t5_jobs_are_timed_at_the_compiled_rate_on_a_gpu():
+    """pdlib.jobs compiles a T5 teacher for a job of config.COMPILE_FROM inputs or more; the plan times such a job
+    at the measured compiled rate on the GPU, a shorter one at the eager rate, and the CPU never compiles."""
+    gpu, cpu = plan.THROUGHPUT["h100"], plan.THROUGHPUT["cpu"]
+    n = plan.config.COMPILE_FROM
+    long = plan.Work("03", "x", "castorini/duot5-3b-msmarco", items=n, tokens=142, kind="forward")
+    short = plan.Work("03", "x", "castorini/duot5-3b-msmarco", items=n - 1, tokens=142, kind="forward")
+    assert long.seconds(gpu) == pytest.approx(long.flops / gpu["forward_t5_compiled"])
+    assert short.seconds(gpu) == pytest.approx(short.flops / gpu["forward_t5"])
+    assert long.seconds(gpu) < short.seconds(gpu)  # the compiled path is the faster one
+    assert long.seconds(cpu) == pytest.approx(long.flops / cpu["forward_t5"])
+    bert = plan.Work("02", "x", "cross-encoder/ms-marco-MiniLM-L-6-v2", items=n, tokens=142, kind="forward")
+    assert bert.seconds(gpu) == pytest.approx(bert.flops / gpu["forward"])
+
+
 def test_sizes_come_from_metadata_without_downloading(session_data):
     assert plan.sizes("beir/scifact/test") == (5183, 300)
     assert plan.sizes("msmarco-passage/dev/small") == (8841823, 6980)
