@@ -99,7 +99,7 @@ def test_the_store_scores_only_what_it_lacks(session_data, job_inputs, monkeypat
     items = items.drop_duplicates(["qid", "docno_a", "docno_b"]).reset_index(drop=True)
     scored, teachers_loaded = [], []
 
-    def fake_teacher(job):  # one load per job: job n scores n
+    def fake_teacher(job, n_inputs=0):  # one load per job: job n scores n
         teachers_loaded.append(job)
         n = len(teachers_loaded)
 
