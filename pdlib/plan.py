@@ -48,7 +48,7 @@ THROUGHPUT = {
              "source": "one H200, bf16 (benchmarks/results/h200-2026-11-2[67]-*.txt): duoT5-3B at 142 tokens 878 "
                        "pairs/s (cuDNN attention), 1,043 compiled (jobs of 1M inputs or more); Table 7's ColBERT step "
                        "45.6 and 44.8 queries/s (micro-batch 16, two runs). An H100 has the same bf16 peak and 30% "
-                       "less memory bandwidth; base-size models reach less of it (host-bound): GPU times are optimistic"},
+                       "less memory bandwidth; base-size models reach less of it (host-bound): optimistic"},
 }
 
 

@@ -15,9 +15,10 @@ Inputs are sorted by length so that each batch pads little; bf16 on GPU.
 
 On a GPU (`on_device`) a T5 teacher's encoder gets cuDNN's fused attention kernel, which takes T5's
 relative-position bias as an additive mask (`fused_attention`; transformers 4.57 runs T5 only in eager
-attention), a compiled encoder and decoder in jobs of a million inputs or more, and `t5_scores` takes its fast path: inputs tokenised once, sorted, padded to a few length buckets
-in full batches (few shapes, so few recompiles), copied from pinned memory without blocking, and the scores
-kept on the GPU until one transfer at the end (no synchronisation per batch). On the CPU everything stays
+attention), a compiled encoder and decoder in jobs of a million inputs or more, and `t5_scores` takes its fast
+path: inputs tokenised once, sorted, padded to a few length buckets in full batches (few shapes, so few
+recompiles), copied from pinned memory without blocking, and the scores kept on the GPU until one transfer at
+the end (no synchronisation per batch). On the CPU everything stays
 fp32 and eager, as the reference scorer.
 """
 from __future__ import annotations

@@ -39,6 +39,19 @@ better than the student fails the first claim of Table 5. Credit only for the qu
 on its topic gave 37.9 % with a weaker duoT5 (94.6 / 83.4); drawing half of the pairwise training pairs from
 neighbours in the target order, 41.3 % and 85.4 / 76.4 (seed 0). Harness: a copy of this module's training
 judged by the notebooks' functions (`pairs.sample_pairs`, `pairs.sym_sum`, `pairs.disagreement`).
+
+How reliable the cross-encoder's jump is (issue 13, 2026-11-27; the cross-encoder alone, RR@10 / nDCG@10 % of its
+reranking of the smoke dev set's top-100, 1 torch thread): this recipe, model seeds 1 and 2: 72.3 / 54.3 and 89.2 /
+76.0 (seed 0 on 2 threads, the default build: 97.5 / 86.5). With the word credit above: 3,000 steps and the credit
+only from the middle of training, seeds 0-2: 98.8 / 86.9, 81.8 / 69.7, 86.5 / 74.6; 4,500 steps, seeds 0-1: 88.5 /
+77.2, 98.8 / 87.4; this recipe at 128 dims (intermediate 256), seed 1: 71.0 / 61.4. So the jump comes for some seeds
+and thread counts and not for others, with or without the credit; the committed build is one where it came. Why A.2
+is high with these teachers: the cross-encoder gives every unjudged passage of a query's top-20 nearly the same
+score (-8.8 to -8.5, its order among them is noise), and the duoT5 stand-in gives both orders of two unjudged
+passages about 0.2-0.3 (on the committed smoke run p(a, b) + p(b, a) - 1 = -0.43 over such pairs), so one order
+scored, as the paper scores, says "b" for 94 % of the pairs of two unjudged passages that match the query alike (as
+many of its binding words, on its topic or not). Scored in both orders and averaged (p(a, b) and 1 - p(b, a)), A.2
+is 38.7 % on the same pairs (74.5 % in one order); the paper's recipe scores one order, and so does 03.
 """
 from __future__ import annotations
 
