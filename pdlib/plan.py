@@ -78,8 +78,10 @@ class Work:
 
 
 def params(model_id: str) -> float:
-    if model_id.startswith("tiny/") or model_id in MODEL_PARAMS:
-        return TINY_PARAMS if model_id.startswith("tiny/") else MODEL_PARAMS[model_id]
+    if model_id.startswith("tiny/"):
+        return TINY_PARAMS
+    if model_id in MODEL_PARAMS:
+        return MODEL_PARAMS[model_id]
     raise PdlibError(f"--plan: no parameter count for {model_id!r}; add it to pdlib.plan.MODEL_PARAMS")
 
 
@@ -345,16 +347,15 @@ def report(profile: str, overrides: dict | None = None, notebooks: list[str] | N
     total = {"cpu": 0.0, "h100": 0.0}
     for name in notebooks or config.NOTEBOOKS:
         items = [w for w in work if w.notebook == name]
-        nb = {dev: sum(w.seconds(rates[dev]) for w in items) for dev in total}
-        for dev in total:
-            total[dev] += nb[dev]
+        times = [{dev: w.seconds(rates[dev]) for dev in total} for w in items]  # each item's, once
+        nb = {dev: sum(t[dev] for t in times) for dev in total}
+        total = {dev: total[dev] + nb[dev] for dev in total}
         lines.append(f"{name}: {_duration(nb['cpu'])} on the CPU, {_duration(nb['h100'])} on one H100")
-        for w in items:
+        for w, t in zip(items, times):
             size = (f"{w.items:,} steps × {w.tokens:,} tokens" if w.kind == "train" else
                     f"{w.items:,} inputs × {w.tokens} tokens") + (f", ×{w.runs}" if w.runs > 1 else "")
             lines.append(f"  - {w.what} ({size}) [{w.model}]: {w.flops / 1e12:,.1f} TFLOP, "
-                         f"{_duration(w.seconds(rates['cpu']))} CPU, "
-                         f"{_duration(w.seconds(rates['h100']))} H100")
+                         f"{_duration(t['cpu'])} CPU, {_duration(t['h100'])} H100")
     lines += ["", f"total: {_duration(total['cpu'])} on the CPU, {_duration(total['h100'])} on one H100", "",
               "CPU figures: " + (f"measured on this machine just now (--probe): forward {rates['cpu']['forward']:.2e} "
                                  f"(T5 {rates['cpu']['forward_t5']:.2e}), training {rates['cpu']['train']:.2e} FLOP/s"
