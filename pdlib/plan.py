@@ -205,7 +205,7 @@ def notebook_work(name: str, p: dict, every: dict[str, dict], encoded: set) -> l
         by_init: dict[str, int] = {}
         for _, init, *_ in runs:
             by_init[init] = by_init.get(init, 0) + 1
-        for init, count in by_init.items():
+        for init, count in sorted(by_init.items()):  # `runs` is a set: its order changes between processes
             out.append(Work(name, f"{count} training run(s) from {init}: {p['steps']:,} steps × "
                                   f"{p['train_batch_size']} queries × {p['n_passages']} passages", init,
                             p["steps"], per_step, "train", count))

@@ -62,3 +62,16 @@ def test_run_all_plan_prints_and_runs_nothing(fresh_data, capsys):
     assert "02_pointwise:" in out and "03_pairwise:" in out and "01_retrieve:" not in out and "total:" in out
     assert "castorini/duot5-base-msmarco" in out and "H100" in out
     assert not (fresh_data / "executed").exists()
+
+
+def test_the_plan_reads_the_same_in_every_process(session_data):
+    """04's training runs are grouped from a set of run configurations, whose order follows Python's string
+    hashing, which differs between processes: the plan must not (it is compared and quoted)."""
+    import os
+    import subprocess
+    import sys
+
+    code = "from pdlib import plan; print(plan.report('smoke', notebooks=['04_distill']))"
+    outs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2", "3")]
+    assert outs[0].count("training run(s) from") == 2 and outs[0] == outs[1] == outs[2]
