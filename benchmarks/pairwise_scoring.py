@@ -148,6 +148,8 @@ def main():
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--big-batch", type=int, help="also time the first compiled variant with this batch size")
     ap.add_argument("--bucket", type=int, default=16, help="fast path: pad to a multiple of this many tokens")
+    ap.add_argument("--also-buckets", type=int, nargs="*", default=[],
+                    help="also time the first compiled variant with these buckets (same compiled model)")
     ap.add_argument("--static-bucket", type=int, default=48, help="the static variant: its bucket (one graph each)")
     ap.add_argument("--variants", nargs="+", default=["today", "fast", "fused", "compiled", "fused+compiled"],
                     help="which pdlib paths to time (compiled ones need a GPU)")
@@ -224,7 +226,13 @@ def main():
                                           bucket=args.static_bucket))
         torch._dynamo.reset()
         unfuse(model)  # back to eager for the variants below
-    big_batch = args.big_batch
+    big_batch, also_buckets = args.big_batch, args.also_buckets
+
+    def padding(bucket):  # the share of padding tokens in t5_scores' batches (sorted by length, full batches)
+        order = np.sort(lengths)
+        padded = sum(bucket * -(-order[i:i + args.batch_size].max() // bucket) * len(order[i:i + args.batch_size])
+                     for i in range(0, len(order), args.batch_size))
+        return 1 - order.sum() / padded
     for name in ("cudnn+both", "both", "cudnn+compiled", "fused+compiled", "compiled"):  # likely best first
         if name in args.variants:
             torch._dynamo.reset()
@@ -238,6 +246,10 @@ def main():
                 guarded(f"{name} {big_batch}", lambda: variant(f"{name} {big_batch}", f"  the same, batch {big_batch}",
                                                                 True, big_batch))
                 big_batch = None  # one variant at the larger batch is enough
+            for b in also_buckets:
+                guarded(f"{name} b{b}", lambda: variant(f"{name} b{b}", f"  the same, buckets of {b} "
+                                                         f"({padding(b):.1%} padding)", True, bucket=b))
+            also_buckets = []
             unfuse(model)
     if "today" in results and len(results) > 1:
         best = max((v[0], k) for k, v in results.items())

@@ -81,7 +81,8 @@ def flops_per_query(cfg, q_len: int, d_len: int, n: int, dim: int, micro: int) -
     return 3 * (encoder(q_len) + n * encoder(d_len) + maxsim)
 
 
-def run_variant(name, args, bert_cfg, batch_size, micro, bf16, tf32=False, ckpt=False, rate=None, base=None):
+def run_variant(name, args, bert_cfg, batch_size, micro, bf16, tf32=False, ckpt=False, rate=None, base=None,
+                fused_adam=False, compiled=False):
     device = "cuda" if torch.cuda.is_available() else "cpu"
     torch.backends.cuda.matmul.allow_tf32 = tf32
     torch.backends.cudnn.allow_tf32 = tf32
@@ -91,9 +92,11 @@ def run_variant(name, args, bert_cfg, batch_size, micro, bf16, tf32=False, ckpt=
     student = ColBERTShaped(bert_cfg, args.dim, q_ids, d_ids, d_mask).to(device).train()
     if ckpt:
         students.use_checkpointing(student)
+    if compiled:  # what pdlib.train does on a GPU (TrainConfig.compile)
+        students.compile_encoders(student)
     cfg = train.TrainConfig(student="colbert", batch_size=batch_size, n_passages=args.passages, lr=1e-5,
                             micro_batch=micro, grad_checkpointing=ckpt)
-    optimizer = torch.optim.AdamW(student.parameters(), lr=cfg.lr, weight_decay=0.0)
+    optimizer = torch.optim.AdamW(student.parameters(), lr=cfg.lr, weight_decay=0.0, fused=fused_adam or None)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
     for _ in range(args.warmup):
         train.train_step(student, optimizer, scheduler, batch, cfg, bf16=bf16)
@@ -121,6 +124,9 @@ def main():
     ap.add_argument("--fp32-batch", type=int, default=8, help="today's fp32 path: 32 queries need > 148 GB")
     ap.add_argument("--micro", type=int, nargs="+", default=[8, 16], help="bf16 micro-batch sizes to time")
     ap.add_argument("--steps", type=int, default=3)
+    ap.add_argument("--faster", type=int, nargs="*", default=[],
+                    help="GPU: also time these micro-batch sizes with a compiled BERT (pdlib.train's GPU default), "
+                         "then with fused AdamW too")
     ap.add_argument("--warmup", type=int, default=1)
     args = ap.parse_args()
     from transformers import BertConfig
@@ -153,6 +159,13 @@ def main():
         results[f"micro{micro}"] = guarded(f"micro {micro}", lambda: run_variant(
             f"{'bf16 autocast' if gpu else 'fp32'}, micro-batches of {micro}", args, bert_cfg, args.batch, micro,
             bf16=gpu, rate=rate, base=base))
+    for micro in args.faster if gpu else []:
+        results[f"compiled{micro}"] = guarded(f"compiled {micro}", lambda: run_variant(
+            f"bf16 autocast, micro-batches of {micro}, compiled BERT", args, bert_cfg, args.batch, micro,
+            bf16=True, rate=rate, base=base, compiled=True))
+        results[f"fused{micro}"] = guarded(f"fused {micro}", lambda: run_variant(
+            "  the same + fused AdamW", args, bert_cfg, args.batch, micro, bf16=True, rate=rate, base=base,
+            fused_adam=True, compiled=True))
     results["ckpt"] = guarded("checkpointing", lambda: run_variant(
         f"{'bf16 autocast' if gpu else 'fp32'} + checkpointing, one pass", args, bert_cfg, args.batch, None,
         bf16=gpu, ckpt=True, rate=rate, base=base))

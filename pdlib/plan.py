@@ -44,10 +44,10 @@ THROUGHPUT = {
                       "180 tokens (`./run_all.sh --plan --probe`, 2026-11-26); T5: the small run's monoT5/duoT5-base "
                       "scoring measured alone (2026-11-26: 02 in 226 s, 03 in 375 s; a fixed-shape probe reaches "
                       "1.31e11). A 4-core laptop: about half the time"},
-    "h100": {"forward": 2.3e14, "forward_t5": 3.0e14, "forward_t5_compiled": 3.6e14, "train": 2.7e14,
-             "source": "one H200, bf16 (benchmarks/results/h200-2026-11-2[67]-*.txt): duoT5-3B at 142 tokens 878 "
-                       "pairs/s (cuDNN attention), 1,043 compiled (jobs of 1M inputs or more); Table 7's ColBERT step "
-                       "45.6 and 44.8 queries/s (micro-batch 16, two runs). An H100 has the same bf16 peak and 30% "
+    "h100": {"forward": 2.3e14, "forward_t5": 3.0e14, "forward_t5_compiled": 3.7e14, "train": 2.9e14,
+             "source": "one H200, bf16 (benchmarks/results/h200-2026-11-2[67]*-*.txt): duoT5-3B at 142 tokens 878 "
+                       "pairs/s (cuDNN attention), 1,064 compiled (jobs of 1M inputs or more); Table 7's ColBERT step "
+                       "49.5 queries/s (micro-batch 16, compiled encoder). An H100 has the same bf16 peak and 30% "
                        "less memory bandwidth; base-size models reach less of it (host-bound): optimistic"},
 }
 

@@ -85,13 +85,14 @@ def _device_of(model) -> torch.device:
 
 @torch.inference_mode()
 def t5_scores(tokenizer, model, kind: str, texts: list[str], batch_size: int = 32, max_length: int = 512,
-              progress: bool = True, fast: bool | None = None, bucket: int = 16) -> np.ndarray:
+              progress: bool = True, fast: bool | None = None, bucket: int = 8) -> np.ndarray:
     """Score prompts with one decoder step of a T5 model; returns one float per prompt, in input order.
 
     fast (None: on a GPU): the GPU path of the module docstring, every batch `batch_size` rows (the last one
-    filled up with repeats) padded to a multiple of `bucket` tokens (16: on MS MARCO duoT5 prompts at batch 128,
-    9 % padding against 14 % at 32; a compiled encoder has dynamic shapes, so finer buckets cost no
-    recompiles). With no synchronisation in the loop the host builds batch k+1 while the GPU runs batch k.
+    filled up with repeats) padded to a multiple of `bucket` tokens (8: on MS MARCO duoT5 prompts at batch 128,
+    5.4 % padding against 9 % at 16 and 14 % at 32; compiled at duoT5-3B's shape on an H200, 1,064 pairs/s
+    against 1,033 at 16, and 1,061 at 4, benchmarks/results/h200-2026-11-27b-pairwise_3b.txt; a compiled encoder
+    has dynamic shapes, so finer buckets cost no recompiles). With no synchronisation in the loop the host builds batch k+1 while the GPU runs batch k.
     False: the reference loop (per-batch padding to a multiple of 8, one transfer per batch), which the CPU
     takes by default."""
     pos_id, neg_id = answer_token_ids(tokenizer, kind)
@@ -178,7 +179,8 @@ def on_device(model, fused: bool | str = "cudnn", compile: bool | str = False):
     against the card's bf16 matrix rate measured in the same run; benchmarks/results). On an H200 (2026-11-27):
     today's eager reference loop 606 pairs/s (32 % MFU); cuDNN attention 878 (46 %, 1.45x, no start cost);
     cuDNN attention + compiled encoder 948 (50 %, a 54 s first pass); cuDNN attention + compiled encoder and
-    decoder 1,043 (54.6 %, 1.72x, a 170 s first pass; 1,032 in a second run, 1,021 at batch 256). Earlier, with
+    decoder 1,043 (54.6 %, 1.72x, a 170 s first pass; 1,032 in a second run, 1,021 at batch 256), all with
+    buckets of 16 tokens; a third run: 1,033 at 16, 1,064 (55.6 %, 1.79x) at t5_scores' buckets of 8. Earlier, with
     transformers' eager attention: compiled encoder 847 (H200), encoder and decoder 878 (H100, 45 %),
     compile="static" 686 (H200). Hence cuDNN by default, and compiling where a job is long enough to repay it
     (pdlib.config.COMPILE_FROM)."""

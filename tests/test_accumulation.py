@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import torch
 
-from pdlib import PdlibError, cache, data, paths, train
+from pdlib import PdlibError, cache, data, paths, students, train
 
 DATASET = "synthetic/tiny/train"
 
@@ -123,7 +123,8 @@ def test_new_fields_keep_existing_keys_and_jobs(examples, tmp_path):
     were before the fields existed; other values are keyed."""
     cfg = _cfg()
     fp = cache.fingerprint(cfg)
-    added = ("micro_batch", "grad_checkpointing", "lambda_word", "word_teacher", "fn_margin")  # MD2PR's: issue 18
+    added = ("micro_batch", "grad_checkpointing", "compile", "lambda_word", "word_teacher",
+             "fn_margin")  # MD2PR's: issue 18
     assert not set(added) & set(fp)
     before = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in added}
     assert fp == before
@@ -138,6 +139,26 @@ def test_new_fields_keep_existing_keys_and_jobs(examples, tmp_path):
     train.make_job(folder, cfg, tmp_path / "x.parquet", DATASET)
     with pytest.raises(PdlibError, match="micro_batch"):
         train.make_job(folder, _cfg(micro_batch=2), tmp_path / "x.parquet", DATASET)
+
+
+def test_students_encoder_is_compiled_on_a_gpu_only(examples, monkeypatch):
+    """On a GPU (pretended: the student stays on the CPU) pdlib.train compiles the innermost transformers model
+    of either student, the BertModel it calls for texts; on the CPU, or with compile=False, nothing is compiled."""
+    compiled = []
+    monkeypatch.setattr(torch.nn.Module, "compile", lambda self, *a, **kw: compiled.append(type(self).__name__))
+    real = students.make_student
+    for cfg in (_cfg(), _cfg(student="colbert", init="tiny/colbert")):
+        compiled.clear()
+        train.make_student(cfg)
+        assert compiled == []
+        monkeypatch.setattr(students, "make_student", lambda *a: real(*a[:-1], "cpu"))
+        train.make_student(cfg, "cuda")
+        assert compiled == ["BertModel"]
+        train.make_student(dataclasses.replace(cfg, compile=False), "cuda:0")
+        assert compiled == ["BertModel"]
+        monkeypatch.setattr(students, "make_student", real)
+    with pytest.raises(PdlibError, match="no transformers model to compile"):
+        students.compile_encoders(torch.nn.Linear(2, 2))
 
 
 def test_bad_micro_batch_fails_clearly(examples):
