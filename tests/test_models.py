@@ -133,3 +133,23 @@ def test_a_placed_folder_serves_a_hub_id_before_any_download(session_data, tmp_p
     save_file({k: v + 1.0 for k, v in load_file(str(weights)).items()}, str(weights), metadata={"format": "pt"})
     assert models.canonical(model_id) != key  # other weights, another key
     assert models.placed_folder("../etc") is None
+
+
+def test_teacher_targets_word_shares_and_credit():
+    """The cross-encoder's lexical phase aims at the share of the query's words a passage holds; afterwards an
+    unjudged passage's label is 0.05 × 2 per query word it holds (target = label / 2), a judged one's its grade."""
+    from pdlib.smoke import teacher_training as tt
+
+    assert tt._word_shares("ba ke lo mu", ["ba lo zi", "zo", "mu ke ba lo"]) == [0.5, 0.0, 1.0]
+    queries, sample, _ = tt._query_lists(0)
+    seen = set()
+    for text, _, qid in queries[:50]:
+        for passage, label in sample(qid, None):
+            held = sum(w in set(passage.split()) for w in text.split())
+            if label in (1, 2):
+                seen.add("judged")
+                assert held >= 3  # a judged passage holds a topic word of the query, its attribute and object
+            else:
+                seen.add(held)
+                assert label == pytest.approx(2 * tt.UNJUDGED_CREDIT * held)
+    assert {"judged", 0, 1, 2} <= seen

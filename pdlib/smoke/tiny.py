@@ -152,10 +152,12 @@ def build_tiny(name: str, root: Path | None = None) -> Path:
     return folder
 
 
-def _build(name: str, folder: Path) -> None:
+def _build(name: str, folder: Path, seed: int = 0) -> None:
+    """Build stand-in `name` into `folder`; `seed` seeds a teacher's initialisation and training (the smoke
+    profile's are seed 0; benchmarks/teacher_seeds.py builds others)."""
     import torch
 
-    torch.manual_seed(1 if name == "bert" else 0)  # tiny/bert is another initialisation than the bi-encoder
+    torch.manual_seed(1 if name == "bert" else seed)  # tiny/bert is another initialisation than the bi-encoder
     with atomic_path(folder) as tmp:
         tmp.mkdir()
         if name in ("t5", "t5-teacher"):
@@ -168,7 +170,7 @@ def _build(name: str, folder: Path) -> None:
             model = T5ForConditionalGeneration(cfg)
             _positional_prior(model)
             if name == "t5-teacher":
-                model = train_t5_teacher(tok, model)
+                model = train_t5_teacher(tok, model, seed=seed)
             model.save_pretrained(tmp, safe_serialization=True)
         elif name == "colbert":
             _save_colbert(tmp, _bert_tokenizer(tmp))
@@ -178,7 +180,7 @@ def _build(name: str, folder: Path) -> None:
             tok = _bert_tokenizer(tmp)
             # no dropout: a 64-wide model trained for a minute underfits, it does not overfit
             model = train_cross_encoder(tok, BertForSequenceClassification(_bert_config(
-                len(tok), num_labels=1, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)))
+                len(tok), num_labels=1, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)), seed=seed)
             model.save_pretrained(tmp, safe_serialization=True)
         else:
             from transformers import BertModel
