@@ -92,9 +92,9 @@ def t5_scores(tokenizer, model, kind: str, texts: list[str], batch_size: int = 3
     filled up with repeats) padded to a multiple of `bucket` tokens (8: on MS MARCO duoT5 prompts at batch 128,
     5.4 % padding against 9 % at 16 and 14 % at 32; compiled at duoT5-3B's shape on an H200, 1,064 pairs/s
     against 1,033 at 16, and 1,061 at 4, benchmarks/results/h200-2026-11-27b-pairwise_3b.txt; a compiled encoder
-    has dynamic shapes, so finer buckets cost no recompiles). With no synchronisation in the loop the host builds batch k+1 while the GPU runs batch k.
-    False: the reference loop (per-batch padding to a multiple of 8, one transfer per batch), which the CPU
-    takes by default."""
+    has dynamic shapes, so finer buckets cost no recompiles). With no synchronisation in the loop the host builds
+    batch k+1 while the GPU runs batch k. False: the reference loop (per-batch padding to a multiple of 8, one
+    transfer per batch), which the CPU takes by default."""
     pos_id, neg_id = answer_token_ids(tokenizer, kind)
     device = _device_of(model)
     # tokenize everything in one call (the Rust tokenizer encodes a batch in parallel), then sort by token

@@ -5,19 +5,19 @@ tuned (flan-t5). Their tiny stand-ins get the same kind of supervision on the sy
 that they know something about relevance the untrained student does not: they rerank better than the student
 they teach (smoke Table 5, asserted in tests/test_notebooks.py). Not used for real checkpoints.
 
-Targets are graded: a judged passage's target probability is grade / 2 (½, 1), an unjudged one's 0.05 for each
-of the query's words it holds (0 to 0.15, `UNJUDGED_CREDIT`); pairwise targets are 1 / 0 for a better / worse
-first passage and ½ for two passages of equal label. The cross-encoder first learns word matching
-(`LEXICAL_STEPS`: targets are the share of the query's words a passage holds), then relevance. Each list holds the judged passages and negatives
-of the kinds a first-stage retriever's top-100 is made of (rerankers are trained on the negatives they will
-rerank, as MS MARCO's are on BM25's): a lexical look-alike (from the 30 passages sharing most words with the
+Targets are graded: a judged passage's target probability is grade / 2 (½, 1), an unjudged one's 0.05 for each of
+the query's words it holds (0 to 0.15, `UNJUDGED_CREDIT`); pairwise targets are 1 / 0 for a better / worse first
+passage and ½ for two passages of equal label. The cross-encoder first learns word matching (`LEXICAL_STEPS`:
+targets are the share of the query's words a passage holds), then relevance. Each list holds the judged passages and
+negatives of the kinds a first-stage retriever's top-100 is made of (rerankers are trained on the negatives they
+will rerank, as MS MARCO's are on BM25's): a lexical look-alike (from the 30 passages sharing most words with the
 query), a *binding* look-alike (the query's attribute and object words, any topic), a *topic* look-alike (one of the
 query's topic words, any binding), and random passages. Without the binding look-alikes a teacher never learns that
 relevance needs the query's topic words, and ranks other topics' passages with the query's binding first: the
-cross-encoder reranked the smoke dev set to RR@10 56 / nDCG@10 43, below the untrained retriever's 75 / 49.
-With them the learning still jumps at a step that varies from run to run: at 16 queries a batch, 3,000 steps
-gave RR@10 between 40 and 97 over seven runs (model seed, sample order); 32 queries a batch and gradient
-clipping gave 97.5 and 93.3 for two model seeds, and the built teacher 97.5 / 86.3 (issue 13).
+cross-encoder reranked the smoke dev set to RR@10 56 / nDCG@10 43, below the untrained retriever's 75 / 49. With
+them the learning still jumps at a step that varies from run to run: at 16 queries a batch, 3,000 steps gave RR@10
+between 40 and 97 over seven runs (model seed, sample order); 32 queries a batch and gradient clipping gave 97.5 and
+93.3 for two model seeds, and the built teacher 97.5 / 86.3 (issue 13).
 
 The pairwise targets of equal grades (issue 13, measured 2026-11-26 as Table 5 measures: sym-sum over the
 cross-encoder's top-10 of the 40 dev queries, RR@10 / nDCG@10 %, model seeds 0 and 1): leaving ties out gave
@@ -26,21 +26,21 @@ cross-encoder's top-10 of the 40 dev queries, RR@10 / nDCG@10 %, model seeds 0 a
 (96.2 / 84.4 with seed 0, 16 minutes), only pairs of unequal grade, each in both orders (88.8 / 81.1), and a
 smaller cross-encoder (64 dims × 1 layer), whose learning jumped for one of two seeds (RR@10 76.8 and 54.2).
 
-Credit for unjudged passages (issue 13, tried 2026-11-26; adopted 2026-11-27 with the lexical phase, below). With grade / 2 every unjudged passage
-has target 0; the cross-encoder then scores nearly all passages below its top few alike, and three quarters of
-the pairs the heuristic samples from its top-20 are two unjudged passages, which the duoT5 stand-in decides by
-its position preference: A.2's disagreement is 70.3 % (paper 31 %). Tried: target 0.05 for each of the query's
-four words an unjudged passage holds (0 to 0.15), so that both teachers learn one order below the judged
-passages. Cross-encoder -> duoT5 sym-sum (RR@10 / nDCG@10 %, dev) and A.2, per build: model seed 0 with two
-lexical look-alikes per list, 1 thread: 98.8 / 86.4 -> 100.0 / 88.3, 26.0 %; the same on 2 threads:
-97.5 / 86.5 -> 98.8 / 86.8, 35.6 %; seed 1, 2 threads: 76.5 / 59.2 -> 85.0 / 65.6, 56.3 %; with this module's
-lists (one lexical look-alike), seed 1, 1 thread: 96.9 / 83.4 -> 95.0 / 81.5, 43.2 %; seed 0, 2 threads (the
-default build): the cross-encoder's learning never jumped (75.8 / 72.2; duoT5 98.8 / 85.5; 53.6 %). Where both
-teachers learn, A.2 falls below chance; but the cross-encoder's jump became less reliable, and a teacher no
-better than the student fails the first claim of Table 5. Credit only for the query's attribute and object words
-on its topic gave 37.9 % with a weaker duoT5 (94.6 / 83.4); drawing half of the pairwise training pairs from
-neighbours in the target order, 41.3 % and 85.4 / 76.4 (seed 0). Harness: a copy of this module's training
-judged by the notebooks' functions (`pairs.sample_pairs`, `pairs.sym_sum`, `pairs.disagreement`).
+Credit for unjudged passages (issue 13, tried 2026-11-26; adopted 2026-11-27 with the lexical phase, below). With
+grade / 2 every unjudged passage has target 0; the cross-encoder then scores nearly all passages below its top few
+alike, and three quarters of the pairs the heuristic samples from its top-20 are two unjudged passages, which the
+duoT5 stand-in decides by its position preference: A.2's disagreement is 70.3 % (paper 31 %). Tried: target 0.05 for
+each of the query's four words an unjudged passage holds (0 to 0.15), so that both teachers learn one order below
+the judged passages. Cross-encoder -> duoT5 sym-sum (RR@10 / nDCG@10 %, dev) and A.2, per build: model seed 0 with
+two lexical look-alikes per list, 1 thread: 98.8 / 86.4 -> 100.0 / 88.3, 26.0 %; the same on 2 threads: 97.5 / 86.5
+-> 98.8 / 86.8, 35.6 %; seed 1, 2 threads: 76.5 / 59.2 -> 85.0 / 65.6, 56.3 %; with this module's lists (one lexical
+look-alike), seed 1, 1 thread: 96.9 / 83.4 -> 95.0 / 81.5, 43.2 %; seed 0, 2 threads (the default build): the
+cross-encoder's learning never jumped (75.8 / 72.2; duoT5 98.8 / 85.5; 53.6 %). Where both teachers learn, A.2 falls
+below chance; but the cross-encoder's jump became less reliable, and a teacher no better than the student fails the
+first claim of Table 5. Credit only for the query's attribute and object words on its topic gave 37.9 % with a
+weaker duoT5 (94.6 / 83.4); drawing half of the pairwise training pairs from neighbours in the target order, 41.3 %
+and 85.4 / 76.4 (seed 0). Harness: a copy of this module's training judged by the notebooks' functions
+(`pairs.sample_pairs`, `pairs.sym_sum`, `pairs.disagreement`).
 
 How reliable the cross-encoder's jump is (issue 13, 2026-11-27; the cross-encoder alone, RR@10 / nDCG@10 % of its
 reranking of the smoke dev set's top-100, 1 torch thread): this recipe, model seeds 1 and 2: 72.3 / 54.3 and 89.2 /
