@@ -9,8 +9,8 @@ measures, for each build, what notebooks 02 and 03 measure with the smoke parame
 * A.2: the share of 03's sampled pairs (from the cross-encoder's top-20 of the training queries' top-100,
   δ = 10, 50 pairs, one order) on which duoT5 disagrees with the cross-encoder.
 
-Then mean ± std over the seeds and the claims as paired differences (same seed): a claim holds beyond the spread
-when every seed agrees in sign and the mean difference exceeds its standard deviation. Needs 01_retrieve's smoke
+Then mean ± std over the seeds and the claims as paired differences (same seed), judged as benchmarks/seeds.py
+judges them (`tables.paired_difference`: holds, reversed or within the spread). Needs 01_retrieve's smoke
 runs in the cache (`./run_all.sh --only 01`). About 9 minutes a seed on 2 cores.
 
     .venv/bin/python benchmarks/teacher_seeds.py                   # seeds 0 1 2
@@ -23,7 +23,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import yaml
 
@@ -109,11 +108,10 @@ def claims(frame: pd.DataFrame, metric: str) -> list[str]:
     if len(frame) < 2:
         return [f"claims ({metric}): a spread needs at least 2 seeds"]
     out = []
-    for text, better, worse in CLAIMS:
-        diff = frame[f"{better} {metric}"] - frame[f"{worse} {metric}"]
-        holds = (np.sign(diff) == np.sign(diff.mean())).all() and diff.mean() > 0 and diff.mean() > diff.std()
-        out.append(f"{text} ({metric}): {diff.mean():+.1f} ± {diff.std():.1f} over {len(diff)} seeds "
-                   f"(each: {', '.join(f'{d:+.1f}' for d in diff)}): {'holds' if holds else 'does NOT hold'}")
+    for text, better, worse in CLAIMS:  # the verdict of benchmarks/seeds.py's claims
+        c = tables.paired_difference(list(frame[f"{better} {metric}"] - frame[f"{worse} {metric}"]))
+        out.append(f"{text} ({metric}): {c['difference (points) mean ± std']} over {len(frame)} seeds "
+                   f"(each: {c['by seed']}): {c['verdict']}")
     a2 = frame["A.2 disagreement %"]
     out.append(f"A.2 below chance (50 %): {a2.mean():.1f} ± {a2.std():.1f} % "
                f"({'holds' if (a2 < 50).all() else 'does NOT hold'} for every seed)")
