@@ -169,7 +169,7 @@ LEXICAL_STEPS = 1000  # the cross-encoder's first steps: word matching (see trai
 def _word_shares(query: str, texts: list[str]) -> list[float]:
     """For each passage, the share of the query's words it holds (0, ¼, …, 1)."""
     words = query.split()
-    return [sum(w in set(t.split()) for w in words) / len(words) for t in texts]
+    return [sum(w in held for w in words) / len(words) for held in (set(t.split()) for t in texts)]
 
 
 def train_cross_encoder(tokenizer, model, steps: int = 3000, batch_queries: int = 32, lr: float = 1e-3,
