@@ -10,11 +10,18 @@ measures, for each build, what notebooks 02 and 03 measure with the smoke parame
   δ = 10, 50 pairs, one order) on which duoT5 disagrees with the cross-encoder.
 
 Then mean ± std over the seeds and the claims as paired differences (same seed), judged as benchmarks/seeds.py
-judges them (`tables.paired_difference`: holds, reversed or within the spread). Needs 01_retrieve's smoke
-runs in the cache (`./run_all.sh --only 01`). About 9 minutes a seed on 2 cores.
+judges them (`tables.paired_difference`: holds, reversed or within the spread). A.2 is also split by the
+pairs' labels (a judged passage's grade; an unjudged one's query words held, the recipe's credit): the share of
+label ties (no label orders them) and the disagreement on the tied and on the other pairs.
+Needs 01_retrieve's smoke runs in the cache (`./run_all.sh --only 01`). About 9 minutes a seed on 2 cores.
+
+`--set NAME=VALUE` changes a constant of the recipe (`pdlib.smoke.teacher_training`: UNJUDGED_CREDIT,
+T5_PAIR_DRAWS, T5_LEXICAL_STEPS, LEXICAL_STEPS, TEACHER_QUERIES) for this study's builds; every seed, seed 0
+too, is then built under --out, never into models/.
 
     .venv/bin/python benchmarks/teacher_seeds.py                   # seeds 0 1 2
     .venv/bin/python benchmarks/teacher_seeds.py --seeds 0 1 2 3 --out /tmp/teacher-seeds
+    .venv/bin/python benchmarks/teacher_seeds.py --set UNJUDGED_CREDIT=0.1 --set T5_LEXICAL_STEPS=1000
 """
 from __future__ import annotations
 
@@ -23,6 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -34,9 +42,9 @@ CLAIMS = [("duoT5 sym-sum beats the cross-encoder", "duoT5 sym-sum", "cross-enco
           ("duoT5 sym-sum beats the initial retriever", "duoT5 sym-sum", "initial retriever")]
 
 
-def judge(seed: int, folder: Path, p: dict, progress: bool) -> dict:
-    """Build both trained stand-ins from `seed` under `folder` (seed 0: the smoke profile's, under models/);
-    Table 5's rows and A.2 for them."""
+def judge(seed: int, folder: Path, p: dict, progress: bool, own: bool = True) -> dict:
+    """Build both trained stand-ins from `seed` under `folder` (seed 0: the smoke profile's, under models/,
+    unless `own` is False); Table 5's rows and A.2 for them."""
     from transformers import (BertForSequenceClassification, BertTokenizerFast, T5ForConditionalGeneration,
                               T5TokenizerFast)
 
@@ -45,7 +53,7 @@ def judge(seed: int, folder: Path, p: dict, progress: bool) -> dict:
     t0 = time.time()
     where = {}
     for name in ("cross-encoder", "t5-teacher"):
-        if seed == 0:  # the smoke profile's own build (built here if it is not yet)
+        if seed == 0 and own:  # the smoke profile's own build (built here if it is not yet)
             where[name] = tiny.build_tiny(name)
         else:
             where[name] = folder / name
@@ -100,8 +108,31 @@ def judge(seed: int, folder: Path, p: dict, progress: bool) -> dict:
         for metric, value in metrics.items():
             row[f"{name} {metric}"] = value
     row["A.2 disagreement %"] = round(100 * pairs.disagreement(sampled, ce_train), 1)
+    row.update(_a2_by_label(sampled, ce_train, train))
     row["total_s"] = round(time.time() - t0)
     return row
+
+
+def _a2_by_label(sampled: pd.DataFrame, pointwise: pd.DataFrame, train) -> dict:
+    """A.2 split by the pairs' labels: judged passages by grade, above every unjudged one; unjudged ones by the
+    number of the query's words they hold (what the recipe's credit grades them by)."""
+    grade = {(q, d): g for q, d, g in train.qrels[["qid", "docno", "relevance"]].itertuples(index=False)}
+    words = dict(zip(train.queries.qid, (t.split() for t in train.queries.text)))
+    held = dict(zip(train.docs.docno, (set(t.split()) for t in train.docs.text)))
+
+    def label(q: str, d: str) -> float:
+        return 10 + grade[(q, d)] if (q, d) in grade else sum(w in held[d] for w in words[q])
+
+    tie = np.array([label(q, a) == label(q, b) for q, a, b in zip(sampled.qid, sampled.docno_a, sampled.docno_b)])
+    s = pointwise.set_index(["qid", "docno"]).score
+    sa = s.reindex(list(zip(sampled.qid, sampled.docno_a))).to_numpy()
+    sb = s.reindex(list(zip(sampled.qid, sampled.docno_b))).to_numpy()
+    differ = (sa > sb) != (sampled.prob.to_numpy() > 0.5)
+    def share(mask) -> float:
+        return round(100 * differ[mask].mean(), 1) if mask.any() else float("nan")
+
+    return {"A.2 tied pairs %": round(100 * tie.mean(), 1), "A.2 disagreement on tied %": share(tie),
+            "A.2 disagreement on untied %": share(~tie)}
 
 
 def claims(frame: pd.DataFrame, metric: str) -> list[str]:
@@ -118,19 +149,38 @@ def claims(frame: pd.DataFrame, metric: str) -> list[str]:
     return out
 
 
+def _recipe(settings: list[str]) -> dict:
+    """Apply --set NAME=VALUE to pdlib.smoke.teacher_training's constants; returns them (empty: the recipe)."""
+    from pdlib.smoke import teacher_training
+
+    known = ("UNJUDGED_CREDIT", "T5_PAIR_DRAWS", "T5_LEXICAL_STEPS", "LEXICAL_STEPS", "TEACHER_QUERIES")
+    out = {}
+    for item in settings:
+        name, _, value = item.partition("=")
+        if name not in known or not value:
+            raise SystemExit(f"--set {item!r}: expected NAME=VALUE with NAME one of {', '.join(known)}")
+        setattr(teacher_training, name, type(getattr(teacher_training, name))(value))
+        out[name] = getattr(teacher_training, name)
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--out", type=Path, help="where the teachers and results go (default: a temporary folder)")
     ap.add_argument("--progress", action="store_true", help="progress bars of the builds and scoring")
+    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                    help="change a constant of pdlib.smoke.teacher_training for these builds (all under --out)")
     args = ap.parse_args()
+    recipe = _recipe(args.set)
     smoke = yaml.safe_load((ROOT / "params" / "smoke.yaml").read_text())
     p = {**smoke["common"], **smoke["02_pointwise"], **smoke["03_pairwise"]}
     out = args.out or Path(tempfile.mkdtemp(prefix="teacher-seeds-"))
+    out.mkdir(parents=True, exist_ok=True)
     print(f"teacher seeds {args.seeds}; cache {paths.data_dir()}; teachers under {out}", flush=True)
     rows = []
     for seed in args.seeds:
-        rows.append(judge(seed, out / f"seed{seed}", p, args.progress))
+        rows.append({**judge(seed, out / f"seed{seed}", p, args.progress, own=not recipe), **recipe})
         print(pd.DataFrame(rows[-1:]).to_string(index=False), flush=True)
     frame = pd.DataFrame(rows)
     frame.to_csv(out / f"teacher_seeds-{'-'.join(map(str, args.seeds))}.csv", index=False)

@@ -153,3 +153,29 @@ def test_teacher_targets_word_shares_and_credit():
                 seen.add(held)
                 assert label == pytest.approx(2 * tt.UNJUDGED_CREDIT * held)
     assert {"judged", 0, 1, 2} <= seen
+
+
+
+def test_t5_teacher_learns_word_matching_first(monkeypatch, tmp_path):
+    """The T5 stand-in's lexical phase, as the cross-encoder's: in its first `lexical_steps` steps a pointwise
+    task aims at the share of the query's words each passage holds and a pairwise task at which of two passages
+    holds more (½ for as many), each pair in both orders; afterwards at grade / 2 (unjudged: the word credit)."""
+    from transformers import T5Config, T5ForConditionalGeneration
+
+    from pdlib.smoke import teacher_training as tt
+
+    seen = []
+    real = torch.nn.functional.binary_cross_entropy_with_logits
+    monkeypatch.setattr(torch.nn.functional, "binary_cross_entropy_with_logits",
+                        lambda margin, target: seen.append([round(t, 4) for t in target.tolist()])
+                        or real(margin, target))
+    tok = tiny._t5_tokenizer(tmp_path)
+    model = T5ForConditionalGeneration(T5Config(vocab_size=len(tok), d_model=16, d_ff=32, d_kv=4, num_layers=1,
+                                                num_heads=2, decoder_start_token_id=tok.pad_token_id))
+    tt.train_t5_teacher(tok, model, steps=3, batch_queries=2, progress=False, lexical_steps=2)
+    assert tt.T5_SCHEDULE[:3] == ("mono-t5", "duo-t5", "llm-point")
+    mono, duo, later = seen
+    assert set(mono) <= {0.0, 0.25, 0.5, 0.75, 1.0} and max(mono) >= 0.75  # shares; a judged passage holds 3+
+    assert set(duo) <= {0.0, 0.5, 1.0} and duo[0::2] == [1 - t for t in duo[1::2]]  # both orders
+    credit = {round(tt.UNJUDGED_CREDIT * k, 4) for k in range(4)}
+    assert set(later) <= {0.5, 1.0} | credit and {0.5, 1.0} & set(later)  # grade / 2, or the credit
