@@ -128,6 +128,7 @@ def _a2_by_label(sampled: pd.DataFrame, pointwise: pd.DataFrame, train) -> dict:
     sa = s.reindex(list(zip(sampled.qid, sampled.docno_a))).to_numpy()
     sb = s.reindex(list(zip(sampled.qid, sampled.docno_b))).to_numpy()
     differ = (sa > sb) != (sampled.prob.to_numpy() > 0.5)
+
     def share(mask) -> float:
         return round(100 * differ[mask].mean(), 1) if mask.any() else float("nan")
 
@@ -159,7 +160,11 @@ def _recipe(settings: list[str]) -> dict:
         name, _, value = item.partition("=")
         if name not in known or not value:
             raise SystemExit(f"--set {item!r}: expected NAME=VALUE with NAME one of {', '.join(known)}")
-        setattr(teacher_training, name, type(getattr(teacher_training, name))(value))
+        kind = type(getattr(teacher_training, name))
+        try:
+            setattr(teacher_training, name, kind(value))
+        except ValueError:
+            raise SystemExit(f"--set {item!r}: {name} takes a number ({kind.__name__})") from None
         out[name] = getattr(teacher_training, name)
     return out
 

@@ -46,3 +46,5 @@ def test_set_changes_the_recipe_and_refuses_unknown_names(study, monkeypatch):
         study._recipe(["TINY_VERSION=13"])
     with pytest.raises(SystemExit, match="expected NAME=VALUE"):
         study._recipe(["UNJUDGED_CREDIT"])
+    with pytest.raises(SystemExit, match=r"T5_PAIR_DRAWS takes a number \(int\)"):
+        study._recipe(["T5_PAIR_DRAWS=six"])

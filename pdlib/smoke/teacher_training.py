@@ -69,10 +69,10 @@ also TINY_VERSION 12): monoT5 98.8 / 86.7, flan-t5 98.0 / 86.3, duoT5 sym-sum 98
 Three more recipes, tried over model seeds 0-2 (issue 13, 2026-11-27; `benchmarks/teacher_seeds.py --set ...`,
 1 thread, three builds at a time; benchmarks/results/teacher_recipes-2026-11-27.csv), none adopted. With this
 recipe (teacher_seeds-2026-11-27.csv) duoT5 sym-sum - cross-encoder is +2.4 +- 2.3 nDCG@10 and A.2 16.4, 34.5,
-49.5 %. Half the T5's pairs (`T5_PAIR_DRAWS` 6; the T5 build takes 40 % less time), seed 0: monoT5 86.5 / 80.9,
-duoT5 92.5 / 83.6 (this recipe on 1 thread: cross-encoder 97.5 / 85.4): worse, not pursued. Credit 0.1 a word
-(`UNJUDGED_CREDIT`): the cross-encoder becomes reliable (96.2 / 85.8, 96.8 / 85.2, 97.5 / 85.2) but the T5's
-learning comes for one seed of three (duoT5 89.4 / 80.7, 95.0 / 83.5, 98.8 / 87.7; duoT5 - cross-encoder -1.4 +-
+49.5 %. Half the T5's pairs (`T5_PAIR_DRAWS` 6; its steps ran about 1.9x as fast), seed 0: monoT5 86.5 / 80.9,
+duoT5 92.5 / 83.6 (the smoke build's: 98.8 / 86.7, 98.3 / 87.0): worse, not pursued. Credit 0.1 a word
+(`UNJUDGED_CREDIT`): the cross-encoder becomes reliable (96.2 / 85.8, 96.8 / 85.2, 97.5 / 85.2) but the T5
+learns well for one seed of three (duoT5 89.4 / 80.7, 95.0 / 83.5, 98.8 / 87.7; duoT5 - cross-encoder -1.4 +-
 3.8 nDCG@10), A.2 33.8, 40.3, 36.9 %. Credit 0.1 and a lexical phase for the T5 too (`T5_LEXICAL_STEPS` 1000):
 duoT5 84.6 / 77.8, 98.3 / 87.1, 94.2 / 82.5 (-2.9 +- 5.0), A.2 32.4, 39.1, 33.1 %. What bounds A.2 here: 35-44 % of
 03's sampled pairs are two passages of the same label (unjudged, as many query words held), which no target
