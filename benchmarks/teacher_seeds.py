@@ -124,13 +124,9 @@ def _a2_by_label(sampled: pd.DataFrame, pointwise: pd.DataFrame, train) -> dict:
         return 10 + grade[(q, d)] if (q, d) in grade else sum(w in held[d] for w in words[q])
 
     tie = np.array([label(q, a) == label(q, b) for q, a, b in zip(sampled.qid, sampled.docno_a, sampled.docno_b)])
-    s = pointwise.set_index(["qid", "docno"]).score
-    sa = s.reindex(list(zip(sampled.qid, sampled.docno_a))).to_numpy()
-    sb = s.reindex(list(zip(sampled.qid, sampled.docno_b))).to_numpy()
-    differ = (sa > sb) != (sampled.prob.to_numpy() > 0.5)
 
     def share(mask) -> float:
-        return round(100 * differ[mask].mean(), 1) if mask.any() else float("nan")
+        return round(100 * pairs.disagreement(sampled[mask], pointwise), 1) if mask.any() else float("nan")
 
     return {"A.2 tied pairs %": round(100 * tie.mean(), 1), "A.2 disagreement on tied %": share(tie),
             "A.2 disagreement on untied %": share(~tie)}

@@ -48,3 +48,25 @@ def test_set_changes_the_recipe_and_refuses_unknown_names(study, monkeypatch):
         study._recipe(["UNJUDGED_CREDIT"])
     with pytest.raises(SystemExit, match=r"T5_PAIR_DRAWS takes a number \(int\)"):
         study._recipe(["T5_PAIR_DRAWS=six"])
+
+
+def test_set_reaches_the_cross_encoders_lexical_phase(study, monkeypatch, tmp_path):
+    """--set LEXICAL_STEPS=0 is read when the cross-encoder trains (not frozen as a default argument): its first
+    step aims at grade / 2 and the word credit, not at word shares (a judged passage holds 3 or 4 words: 0.75, 1)."""
+    import torch
+    from transformers import BertForSequenceClassification
+
+    from pdlib.smoke import teacher_training, tiny
+
+    monkeypatch.setattr(teacher_training, "LEXICAL_STEPS", teacher_training.LEXICAL_STEPS)
+    seen = []
+    real = torch.nn.functional.binary_cross_entropy_with_logits
+    monkeypatch.setattr(torch.nn.functional, "binary_cross_entropy_with_logits",
+                        lambda scores, target: seen.append({round(t, 4) for t in target.tolist()})
+                        or real(scores, target))
+    tok = tiny._bert_tokenizer(tmp_path)
+    model = BertForSequenceClassification(tiny._bert_config(len(tok), num_labels=1))
+    study._recipe(["LEXICAL_STEPS=0"])
+    teacher_training.train_cross_encoder(tok, model, steps=1, batch_queries=2, progress=False)
+    credit = {round(teacher_training.UNJUDGED_CREDIT * k, 4) for k in range(4)}
+    assert seen[0] <= {0.5, 1.0} | credit and {0.5, 1.0} & seen[0]

@@ -187,12 +187,13 @@ def _word_shares(query: str, texts: list[str]) -> list[float]:
 
 
 def train_cross_encoder(tokenizer, model, steps: int = 3000, batch_queries: int = 32, lr: float = 1e-3,
-                        seed: int = 0, progress: bool = True, lexical_steps: int = LEXICAL_STEPS):
+                        seed: int = 0, progress: bool = True, lexical_steps: int | None = None):
     """Binary cross-entropy of a one-logit cross-encoder on the synthetic queries: for the first `lexical_steps`
     steps towards the share of the query's words a passage holds (every passage of a list, judged or not, gets
     a graded target), then towards its grade / 2. The first phase is what a pretrained encoder brings to
     relevance training: it matches words (issue 13: without it the relevance training learned to need the
     query's topic word, attribute and object together for some seeds and thread counts only)."""
+    lexical_steps = LEXICAL_STEPS if lexical_steps is None else lexical_steps  # read now: a study may set it
     for step, batch, lists, _, update in _training(model, steps, batch_queries, lr, seed,
                                                    "train tiny cross-encoder", progress):
         enc = tokenizer([qt for (qt, _, _), lst in zip(batch, lists) for _ in lst],
