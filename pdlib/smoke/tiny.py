@@ -3,9 +3,9 @@
 Same architectures as the paper's models (BERT encoder, T5 encoder-decoder, colbert-ai's checkpoint format),
 a few hundred thousand parameters, and a tokenizer whose vocabulary is written down (BERT) or trained on the
 synthetic corpus (T5). The teachers among them (cross-encoder, one multi-task T5) are briefly trained on the
-synthetic labels (teacher_training, a few minutes); the students start from their seeded initialisation. Built
-once per machine under models/tiny-<name>-v<TINY_VERSION> (paths.models_dir, PDLIB_MODELS), which clearing data/
-keeps.
+synthetic labels (teacher_training, about 12 minutes on 2 cores; trained once and shipped with pdlib, see
+shipped); the students start from their seeded initialisation. Built (teachers: copied) once per machine under
+models/tiny-<name>-v<TINY_VERSION> (paths.models_dir, PDLIB_MODELS), which clearing data/ keeps.
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .. import PdlibError, paths
 from ..atomic import atomic_path, folder_lock
+from . import shipped
 from .specs import TINY_FOLDERS, TINY_VERSION
 from .synthetic import PROMPT_WORDS, SyntheticSpec, generate
 from .teacher_training import train_cross_encoder, train_t5_teacher
@@ -138,7 +139,8 @@ def _positional_prior(model) -> None:
 def build_tiny(name: str, root: Path | None = None) -> Path:
     """Build (once) and return the folder of a tiny stand-in:
     bert | bi-encoder | colbert | t5 (random init, fixed seed; both T5s start from `_positional_prior`) or
-    cross-encoder | t5-teacher (then briefly trained on the synthetic labels by teacher_training).
+    cross-encoder | t5-teacher (trained on the synthetic labels by teacher_training: copied from the weights
+    shipped with pdlib where they exist for this TINY_VERSION, see pdlib.smoke.shipped).
     """
     if name not in set(TINY_FOLDERS.values()):
         raise PdlibError(f"no tiny stand-in called {name!r}")
@@ -148,7 +150,11 @@ def build_tiny(name: str, root: Path | None = None) -> Path:
     with folder_lock(folder):  # another run may be building it: wait, then use its folder
         if (folder / "config.json").exists() or (folder / "modules.json").exists():
             return folder
-        _build(name, folder)
+        if shipped.available(name):  # a teacher trained once and shipped with pdlib (pdlib.smoke.shipped)
+            with atomic_path(folder) as tmp:
+                shipped.install(name, tmp)
+        else:
+            _build(name, folder)
     return folder
 
 

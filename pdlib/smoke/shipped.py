@@ -1,0 +1,116 @@
+"""The smoke teachers' weights, trained once and shipped with pdlib (issue 13: "longer teacher builds, cached once").
+
+The paper's teachers are checkpoints someone trained once (MiniLM cross-encoder, monoT5/duoT5, flan-t5) that every
+run downloads. The smoke world's stand-ins play that part: their recipe (`teacher_training`) takes about 12 minutes
+on 2 cores, and its result depends on the torch thread count, so a first run on another machine rebuilt other
+teachers (other tables). Both were the cost of training them per machine. So the trained stand-ins of the current
+recipe (`TINY_VERSION`) live in `pdlib/smoke/weights/` (about 1.3 MB of safetensors and tokenizer files) with a
+manifest of their sha256 sums and how they were built; `tiny.build_tiny` copies them into `models/` after checking
+every sum, and trains only where no shipped copy of this version exists, or when `PDLIB_TRAIN_TEACHERS=1` asks for
+the recipe itself (`benchmarks/teacher_seeds.py` trains other seeds from it).
+
+    python -m pdlib.smoke.shipped            # train both teachers from the recipe (seed 0) and ship them
+    python -m pdlib.smoke.shipped --check    # verify the shipped copies against the manifest
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+from .. import PdlibError
+from ..atomic import atomic_path, write_json
+from .specs import TINY_VERSION
+
+WEIGHTS = Path(__file__).resolve().parent / "weights"
+TEACHERS = ("cross-encoder", "t5-teacher")  # the stand-ins trained on the synthetic labels
+THREADS = 2  # torch threads of the shipped build (the result depends on them)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def manifest(root: Path | None = None) -> dict:
+    path = (root or WEIGHTS) / "MANIFEST.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def available(name: str, root: Path | None = None) -> Path | None:
+    """The shipped folder of teacher `name` for this TINY_VERSION, or None (none shipped, or asked to train)."""
+    if name not in TEACHERS or os.environ.get("PDLIB_TRAIN_TEACHERS", "") not in ("", "0"):
+        return None
+    entry = manifest(root).get("teachers", {}).get(name)
+    if not entry or entry.get("version") != TINY_VERSION:
+        return None
+    return (root or WEIGHTS) / entry["folder"]
+
+
+def verify(name: str, root: Path | None = None) -> Path:
+    """Check every file of the shipped teacher `name` against the manifest; its folder, or one clear error."""
+    folder = available(name, root)
+    if folder is None:
+        raise PdlibError(f"no shipped weights of tiny/{name} v{TINY_VERSION}")
+    files = manifest(root)["teachers"][name]["files"]
+    present = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+    bad = [f for f in files if f not in present or _sha256(folder / f) != files[f]]
+    if bad or present != sorted(files):
+        raise PdlibError(f"the shipped weights of tiny/{name} in {folder} do not match their manifest "
+                         f"({', '.join(bad) or 'other files'}): restore them with `git checkout -- {folder}`, or "
+                         f"train them from the recipe with PDLIB_TRAIN_TEACHERS=1")
+    return folder
+
+
+def install(name: str, target: Path, root: Path | None = None) -> None:
+    """Copy the verified shipped teacher `name` to `target` (a fresh path, as tiny._build's)."""
+    shutil.copytree(verify(name, root), target)
+
+
+def ship(models: Path, root: Path | None = None, threads: int = THREADS) -> dict:
+    """Train both teachers from the recipe (seed 0, `threads` torch threads) unless `models` holds this version's
+    build already, copy them under `root` and write the manifest."""
+    import torch
+
+    from .tiny import _build
+
+    root = root or WEIGHTS
+    out = {"version": TINY_VERSION, "torch": torch.__version__, "threads": threads, "seed": 0, "teachers": {}}
+    torch.set_num_threads(threads)
+    for name in TEACHERS:
+        folder = f"tiny-{name}-v{TINY_VERSION}"
+        built = models / folder
+        if not (built / "config.json").exists():
+            t0 = time.time()
+            _build(name, built)
+            print(f"trained tiny/{name} in {time.time() - t0:.0f} s", flush=True)
+        with atomic_path(root / folder) as tmp:
+            shutil.copytree(built, tmp)
+        files = {p.name: _sha256(p) for p in sorted((root / folder).iterdir())}
+        out["teachers"][name] = {"version": TINY_VERSION, "folder": folder, "files": files}
+    for old in root.glob("tiny-*"):  # earlier versions' copies
+        if old.name not in {e["folder"] for e in out["teachers"].values()}:
+            shutil.rmtree(old)
+    write_json(root / "MANIFEST.json", out)
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    from .. import paths
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--check", action="store_true", help="only verify the shipped copies")
+    args = ap.parse_args(argv)
+    if args.check:
+        for name in TEACHERS:
+            print(f"tiny/{name} v{TINY_VERSION}: {verify(name)} ok")
+        return
+    os.environ["PDLIB_TRAIN_TEACHERS"] = "1"
+    print(json.dumps(ship(paths.models_dir()), indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+"""The smoke teachers shipped with pdlib (pdlib.smoke.shipped): this recipe's, checked, copied instead of trained."""
+import hashlib
+import shutil
+
+import pytest
+
+from pdlib import PdlibError
+from pdlib.smoke import shipped, tiny
+from pdlib.smoke.specs import TINY_VERSION
+
+
+def _sums(folder):
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def test_shipped_teachers_are_this_recipe_versions_and_intact():
+    # a recipe change bumps TINY_VERSION; then the teachers must be trained and shipped again
+    # (`python -m pdlib.smoke.shipped`), or every first run would train them for 12 minutes
+    entries = shipped.manifest()["teachers"]
+    assert sorted(entries) == sorted(shipped.TEACHERS)
+    for name in shipped.TEACHERS:
+        assert entries[name]["version"] == TINY_VERSION
+        folder = shipped.verify(name)
+        assert _sums(folder) == entries[name]["files"]
+
+
+def test_build_tiny_copies_the_shipped_teacher_and_trains_nothing(tmp_path, monkeypatch):
+    monkeypatch.delenv("PDLIB_TRAIN_TEACHERS", raising=False)
+    monkeypatch.setattr(tiny, "_build", lambda *a, **k: pytest.fail("trained a teacher that is shipped"))
+    folder = tiny.build_tiny("cross-encoder", root=tmp_path)
+    assert folder == tmp_path / "models" / f"tiny-cross-encoder-v{TINY_VERSION}"
+    assert _sums(folder) == shipped.manifest()["teachers"]["cross-encoder"]["files"]
+
+
+def test_damaged_shipped_weights_are_one_clear_error_and_leave_nothing(tmp_path, monkeypatch):
+    monkeypatch.delenv("PDLIB_TRAIN_TEACHERS", raising=False)
+    weights = tmp_path / "weights"
+    shutil.copytree(shipped.WEIGHTS, weights)
+    blob = weights / f"tiny-t5-teacher-v{TINY_VERSION}" / "model.safetensors"
+    data = bytearray(blob.read_bytes())
+    data[-1] ^= 0xFF
+    blob.write_bytes(bytes(data))
+    monkeypatch.setattr(shipped, "WEIGHTS", weights)
+    with pytest.raises(PdlibError, match="do not match their manifest.*model.safetensors.*PDLIB_TRAIN_TEACHERS"):
+        tiny.build_tiny("t5-teacher", root=tmp_path)
+    models = tmp_path / "models"
+    assert not (models / f"tiny-t5-teacher-v{TINY_VERSION}").exists()
+    assert not [p for p in models.iterdir() if p.name.startswith(".tiny-")]  # no half-copied folder
+
+
+def test_train_teachers_asks_for_the_recipe(tmp_path, monkeypatch):
+    built = []
+    monkeypatch.setattr(tiny, "_build", lambda name, folder, seed=0: (built.append(name), folder.mkdir(),
+                                                                      (folder / "config.json").write_text("{}")))
+    monkeypatch.setenv("PDLIB_TRAIN_TEACHERS", "1")
+    assert shipped.available("cross-encoder") is None
+    tiny.build_tiny("cross-encoder", root=tmp_path)
+    assert built == ["cross-encoder"]
+    monkeypatch.setenv("PDLIB_TRAIN_TEACHERS", "0")
+    assert shipped.available("cross-encoder") is not None
+    assert shipped.available("colbert") is None  # students are never shipped: seeded initialisations
