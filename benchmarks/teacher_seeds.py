@@ -43,8 +43,8 @@ CLAIMS = [("duoT5 sym-sum beats the cross-encoder", "duoT5 sym-sum", "cross-enco
 
 
 def judge(seed: int, folder: Path, p: dict, progress: bool, own: bool = True) -> dict:
-    """Build both trained stand-ins from `seed` under `folder` (seed 0: the smoke profile's, under models/,
-    unless `own` is False); Table 5's rows and A.2 for them."""
+    """Build both trained stand-ins from `seed` under `folder` (seed 0: the smoke profile's, shipped with pdlib
+    and copied under models/, unless `own` is False); Table 5's rows and A.2 for them."""
     from transformers import (BertForSequenceClassification, BertTokenizerFast, T5ForConditionalGeneration,
                               T5TokenizerFast)
 

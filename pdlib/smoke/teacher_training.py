@@ -79,6 +79,14 @@ duoT5 84.6 / 77.8, 98.3 / 87.1, 94.2 / 82.5 (-2.9 +- 5.0), A.2 32.4, 39.1, 33.1 
 orders: with the three recipes above the teachers disagreed on 41-53 % of them (25-36 % of the others); with this
 recipe's seed-0 build on 21.4 % (12.9 % of the others; 40.4 % ties). The unreliable part of the smoke teachers is
 now the T5 stand-in's learning.
+
+A duoT5 of its own (issue 13, 2026-11-27, same harness, teacher_recipes-2026-11-27.csv): a second tiny T5 trained
+on the duoT5 prompt only (2,400 steps: the pairwise steps of `T5_SCHEDULE`, none of the pointwise ones), with
+credit 0.1, seeds 0-2: duoT5 sym-sum 100.0 / 88.7, 94.6 / 83.5, 97.5 / 84.1 against the cross-encoder's 96.2 /
+85.8, 96.8 / 85.2, 97.5 / 85.2 (+0.0 +- 2.5 nDCG@10), A.2 28.4, 48.0, 51.9 %. It learns well for one seed of
+three, as the multi-task T5 with that credit does; not adopted. Over seeds this recipe is still the best of the
+five: the pairwise stand-in beats the pointwise one on nDCG@10 for every seed, by less than two standard
+deviations.
 """
 from __future__ import annotations
 
