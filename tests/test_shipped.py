@@ -15,7 +15,7 @@ def _sums(folder):
 
 def test_shipped_teachers_are_this_recipe_versions_and_intact():
     # a recipe change bumps TINY_VERSION; then the teachers must be trained and shipped again
-    # (`python -m pdlib.smoke.shipped`), or every first run would train them for 12 minutes
+    # (`python -m pdlib.smoke.tiny --ship`), or every first run would train them for 12 minutes
     entries = shipped.manifest()["teachers"]
     assert sorted(entries) == sorted(shipped.TEACHERS)
     for name in shipped.TEACHERS:
@@ -59,3 +59,21 @@ def test_train_teachers_asks_for_the_recipe(tmp_path, monkeypatch):
     monkeypatch.setenv("PDLIB_TRAIN_TEACHERS", "0")
     assert shipped.available("cross-encoder") is not None
     assert shipped.available("colbert") is None  # students are never shipped: seeded initialisations
+
+
+def test_ship_records_this_versions_builds_and_drops_older_copies(tmp_path, monkeypatch):
+    models, weights = tmp_path / "models", tmp_path / "weights"
+    expected = shipped.manifest()["teachers"]
+    for name in shipped.TEACHERS:  # this version's builds are there: shipping trains nothing
+        shutil.copytree(shipped.verify(name), models / f"tiny-{name}-v{TINY_VERSION}")
+    (weights / "tiny-cross-encoder-v1").mkdir(parents=True)  # an earlier version's copy
+    monkeypatch.setenv("PDLIB_MODELS", str(models))
+    monkeypatch.setattr(shipped, "WEIGHTS", weights)
+    monkeypatch.setattr(tiny, "build_tiny", lambda name: pytest.fail("trained a teacher that was built"))
+    out = tiny.ship_teachers(threads=1)
+    assert out["threads"] == 1 and out["version"] == TINY_VERSION
+    assert sorted(p.name for p in weights.iterdir()) == sorted(
+        ["MANIFEST.json"] + [f"tiny-{n}-v{TINY_VERSION}" for n in shipped.TEACHERS])
+    for name in shipped.TEACHERS:
+        assert out["teachers"][name]["files"] == expected[name]["files"]
+        assert _sums(shipped.verify(name)) == expected[name]["files"]  # the copy under the patched WEIGHTS

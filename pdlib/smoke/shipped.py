@@ -9,17 +9,15 @@ manifest of their sha256 sums and how they were built; `tiny.build_tiny` copies 
 every sum, and trains only where no shipped copy of this version exists, or when `PDLIB_TRAIN_TEACHERS=1` asks for
 the recipe itself (`benchmarks/teacher_seeds.py` trains other seeds from it).
 
-    python -m pdlib.smoke.shipped            # train both teachers from the recipe (seed 0) and ship them
-    python -m pdlib.smoke.shipped --check    # verify the shipped copies against the manifest
+    python -m pdlib.smoke.tiny --ship     # train both teachers from the recipe (seed 0, 2 threads) and ship them
+    python -m pdlib.smoke.tiny --check    # verify the shipped copies against the manifest
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
 import shutil
-import time
 from pathlib import Path
 
 from .. import PdlibError
@@ -70,25 +68,17 @@ def install(name: str, target: Path, root: Path | None = None) -> None:
     shutil.copytree(verify(name, root), target)
 
 
-def ship(models: Path, root: Path | None = None, threads: int = THREADS) -> dict:
-    """Train both teachers from the recipe (seed 0, `threads` torch threads) unless `models` holds this version's
-    build already, copy them under `root` and write the manifest."""
+def record(built: dict[str, Path], threads: int, root: Path | None = None) -> dict:
+    """Ship the teachers `built` ({name: its trained folder}, this TINY_VERSION) under `root`: copy them, drop
+    earlier versions' copies and write the manifest (sha256 of every file, how they were built)."""
     import torch
-
-    from .tiny import _build
 
     root = root or WEIGHTS
     out = {"version": TINY_VERSION, "torch": torch.__version__, "threads": threads, "seed": 0, "teachers": {}}
-    torch.set_num_threads(threads)
-    for name in TEACHERS:
+    for name, built_folder in built.items():
         folder = f"tiny-{name}-v{TINY_VERSION}"
-        built = models / folder
-        if not (built / "config.json").exists():
-            t0 = time.time()
-            _build(name, built)
-            print(f"trained tiny/{name} in {time.time() - t0:.0f} s", flush=True)
         with atomic_path(root / folder) as tmp:
-            shutil.copytree(built, tmp)
+            shutil.copytree(built_folder, tmp)
         files = {p.name: _sha256(p) for p in sorted((root / folder).iterdir())}
         out["teachers"][name] = {"version": TINY_VERSION, "folder": folder, "files": files}
     for old in root.glob("tiny-*"):  # earlier versions' copies
@@ -96,21 +86,3 @@ def ship(models: Path, root: Path | None = None, threads: int = THREADS) -> dict
             shutil.rmtree(old)
     write_json(root / "MANIFEST.json", out)
     return out
-
-
-def main(argv: list[str] | None = None) -> None:
-    from .. import paths
-
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--check", action="store_true", help="only verify the shipped copies")
-    args = ap.parse_args(argv)
-    if args.check:
-        for name in TEACHERS:
-            print(f"tiny/{name} v{TINY_VERSION}: {verify(name)} ok")
-        return
-    os.environ["PDLIB_TRAIN_TEACHERS"] = "1"
-    print(json.dumps(ship(paths.models_dir()), indent=1))
-
-
-if __name__ == "__main__":
-    main()

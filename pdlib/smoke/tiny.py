@@ -209,3 +209,39 @@ def _as_sentence_transformer(folder: Path) -> None:
     model = SentenceTransformer(modules=[word, st_models.Pooling(word.get_embedding_dimension(), "mean")],
                                 device="cpu")
     model.save(str(folder), safe_serialization=True)
+
+
+def ship_teachers(threads: int = shipped.THREADS) -> dict:
+    """Train both teachers from the recipe (seed 0, `threads` torch threads) into models/ unless this version's
+    build is there already, then ship them with pdlib (pdlib.smoke.shipped.record)."""
+    import os
+    import time
+
+    import torch
+
+    before, built = torch.get_num_threads(), {}
+    torch.set_num_threads(threads)
+    try:
+        for name in shipped.TEACHERS:
+            built[name] = paths.models_dir() / f"tiny-{name}-v{TINY_VERSION}"
+            if not (built[name] / "config.json").exists():
+                os.environ["PDLIB_TRAIN_TEACHERS"] = "1"  # train, never copy the shipped copy onto itself
+                t0 = time.time()
+                build_tiny(name)
+                print(f"trained tiny/{name} in {time.time() - t0:.0f} s", flush=True)
+    finally:
+        torch.set_num_threads(before)
+    return shipped.record(built, threads)
+
+
+if __name__ == "__main__":
+    import argparse
+
+    ap = argparse.ArgumentParser(description="The smoke teachers shipped with pdlib (pdlib.smoke.shipped).")
+    ap.add_argument("--ship", action="store_true", help="train both teachers from the recipe and ship them")
+    ap.add_argument("--check", action="store_true", help="verify the shipped copies against their manifest")
+    args = ap.parse_args()
+    if args.ship:
+        print(json.dumps(ship_teachers(), indent=1))
+    for name in shipped.TEACHERS if args.check or not args.ship else ():
+        print(f"tiny/{name} v{TINY_VERSION}: {shipped.verify(name)} ok")
