@@ -2,9 +2,8 @@
 
 Same architectures as the paper's models (BERT encoder, T5 encoder-decoder, colbert-ai's checkpoint format),
 a few hundred thousand parameters, and a tokenizer whose vocabulary is written down (BERT) or trained on the
-synthetic corpus (T5). The teachers among them (cross-encoder, one multi-task T5) are briefly trained on the
-synthetic labels (teacher_training, about 12 minutes on 2 cores; trained once and shipped with pdlib, see
-shipped); the students start from their seeded initialisation. Built (teachers: copied) once per machine under
+synthetic corpus (T5). The teachers among them (cross-encoder, one multi-task T5) are trained on the synthetic
+labels (teacher_training, about 12 minutes on 2 cores; trained once and shipped with pdlib, see shipped); the students start from their seeded initialisation. Built (teachers: copied) once per machine under
 models/tiny-<name>-v<TINY_VERSION> (paths.models_dir, PDLIB_MODELS), which clearing data/ keeps.
 """
 from __future__ import annotations
@@ -213,7 +212,7 @@ def _as_sentence_transformer(folder: Path) -> None:
 
 def ship_teachers(threads: int = shipped.THREADS) -> dict:
     """Train both teachers from the recipe (seed 0, `threads` torch threads) into models/ unless this version's
-    build is there already, then ship them with pdlib (pdlib.smoke.shipped.record)."""
+    build is there already (then taken as built with `threads`), and ship them (pdlib.smoke.shipped.record)."""
     import os
     import time
 
