@@ -87,6 +87,13 @@ credit 0.1, seeds 0-2: duoT5 sym-sum 100.0 / 88.7, 94.6 / 83.5, 97.5 / 84.1 agai
 three, as the multi-task T5 with that credit does; not adopted. Over seeds this recipe is still the best of the
 five: the pairwise stand-in beats the pointwise one on nDCG@10 for every seed, by less than two standard
 deviations.
+
+Longer T5 training (issue 13, 2026-11-27; this recipe with the T5 trained 5,400 steps, warm-up 540, checkpoints
+judged at steps 1,800 / 3,600 / 5,400, 1 thread; seed 0 against the shipped cross-encoder, 86.0 nDCG@10): duoT5
+sym-sum nDCG@10 75.4 / 78.0 / 83.1 (seed 0), 81.1 / 87.5 / 86.9 (seed 1, cross-encoder 83.7), 82.1 / 87.9 / 87.3
+(seed 2, 82.7); A.2 at 5,400 steps 25.8, 32.5, 45.3 %. More steps help every seed, but seed 0 on 1 thread learns
+slower (its 2-thread build, the shipped one, reached 87.0 at 3,600 steps): duoT5 - cross-encoder -2.9, +3.2, +4.6
+nDCG@10 at 5,400 steps. Not adopted.
 """
 from __future__ import annotations
 
