@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from pdlib import data, distill, tables, teachers
+from pdlib import data, distill, pairs, tables, teachers
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,15 +31,13 @@ def right_share(frame, point, qrels) -> dict[str, float]:
     grade = {(q, d): g for q, d, g in qrels[["qid", "docno", "relevance"]].itertuples(index=False)}
     ga = np.array([grade.get(k, 0) for k in zip(frame.qid, frame.docno_a)])
     gb = np.array([grade.get(k, 0) for k in zip(frame.qid, frame.docno_b)])
-    score = point.set_index(["qid", "docno"]).score
-    sa = score.reindex(list(zip(frame.qid, frame.docno_a))).to_numpy()
-    sb = score.reindex(list(zip(frame.qid, frame.docno_b))).to_numpy()
-    differ, truth = ga != gb, ga > gb
+    differ = ga != gb
     if not differ.any():
         return {"pairs of different grade": 0, "pointwise right %": float("nan"), "pairwise right %": float("nan")}
+    truth = frame[differ].assign(prob=(ga > gb)[differ].astype(float))  # the labels as a decided pair table
     return {"pairs of different grade": int(differ.sum()),
-            "pointwise right %": round(100 * float(((sa > sb) == truth)[differ].mean()), 1),
-            "pairwise right %": round(100 * float(((frame.prob.to_numpy() > 0.5) == truth)[differ].mean()), 1)}
+            "pointwise right %": round(100 * pairs.agreement(truth, point), 1),
+            "pairwise right %": round(100 * float(np.mean((frame.prob[differ] > 0.5) == (truth.prob > 0.5))), 1)}
 
 
 def main():

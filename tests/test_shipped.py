@@ -59,6 +59,8 @@ def test_train_teachers_asks_for_the_recipe(tmp_path, monkeypatch):
     monkeypatch.setenv("PDLIB_TRAIN_TEACHERS", "0")
     assert shipped.available("cross-encoder") is not None
     assert shipped.available("colbert") is None  # students are never shipped: seeded initialisations
+    tiny.build_tiny("t5-teacher", root=tmp_path, train=True)  # shipped, but asked to train (tiny --ship)
+    assert built == ["cross-encoder", "t5-teacher"]
 
 
 def test_ship_records_this_versions_builds_and_drops_older_copies(tmp_path, monkeypatch):
@@ -69,7 +71,7 @@ def test_ship_records_this_versions_builds_and_drops_older_copies(tmp_path, monk
     (weights / "tiny-cross-encoder-v1").mkdir(parents=True)  # an earlier version's copy
     monkeypatch.setenv("PDLIB_MODELS", str(models))
     monkeypatch.setattr(shipped, "WEIGHTS", weights)
-    monkeypatch.setattr(tiny, "build_tiny", lambda name: pytest.fail("trained a teacher that was built"))
+    monkeypatch.setattr(tiny, "build_tiny", lambda *a, **k: pytest.fail("trained a teacher that was built"))
     out = tiny.ship_teachers(threads=1)
     assert out["threads"] == 1 and out["version"] == TINY_VERSION
     assert sorted(p.name for p in weights.iterdir()) == sorted(

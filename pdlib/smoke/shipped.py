@@ -38,22 +38,26 @@ def manifest(root: Path | None = None) -> dict:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-def available(name: str, root: Path | None = None) -> Path | None:
-    """The shipped folder of teacher `name` for this TINY_VERSION, or None (none shipped, or asked to train)."""
+def _entry(name: str, root: Path | None) -> dict | None:
+    """The manifest's entry of teacher `name` for this TINY_VERSION, or None (none shipped, or asked to train)."""
     if name not in TEACHERS or os.environ.get("PDLIB_TRAIN_TEACHERS", "") not in ("", "0"):
         return None
     entry = manifest(root).get("teachers", {}).get(name)
-    if not entry or entry.get("version") != TINY_VERSION:
-        return None
-    return (root or WEIGHTS) / entry["folder"]
+    return entry if entry and entry.get("version") == TINY_VERSION else None
+
+
+def available(name: str, root: Path | None = None) -> Path | None:
+    """The shipped folder of teacher `name` for this TINY_VERSION, or None (none shipped, or asked to train)."""
+    entry = _entry(name, root)
+    return (root or WEIGHTS) / entry["folder"] if entry else None
 
 
 def verify(name: str, root: Path | None = None) -> Path:
     """Check every file of the shipped teacher `name` against the manifest; its folder, or one clear error."""
-    folder = available(name, root)
-    if folder is None:
+    entry = _entry(name, root)
+    if entry is None:
         raise PdlibError(f"no shipped weights of tiny/{name} v{TINY_VERSION}")
-    files = manifest(root)["teachers"][name]["files"]
+    folder, files = (root or WEIGHTS) / entry["folder"], entry["files"]
     present = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
     bad = [f for f in files if f not in present or _sha256(folder / f) != files[f]]
     if bad or present != sorted(files):

@@ -3,7 +3,8 @@
 Same architectures as the paper's models (BERT encoder, T5 encoder-decoder, colbert-ai's checkpoint format),
 a few hundred thousand parameters, and a tokenizer whose vocabulary is written down (BERT) or trained on the
 synthetic corpus (T5). The teachers among them (cross-encoder, one multi-task T5) are trained on the synthetic
-labels (teacher_training, about 12 minutes on 2 cores; trained once and shipped with pdlib, see shipped); the students start from their seeded initialisation. Built (teachers: copied) once per machine under
+labels (teacher_training, about 12 minutes on 2 cores; trained once and shipped with pdlib, see shipped); the
+students start from their seeded initialisation. Built (teachers: copied) once per machine under
 models/tiny-<name>-v<TINY_VERSION> (paths.models_dir, PDLIB_MODELS), which clearing data/ keeps.
 """
 from __future__ import annotations
@@ -135,11 +136,11 @@ def _positional_prior(model) -> None:
             weight[b, 2] = -0.5 * abs(d)
 
 
-def build_tiny(name: str, root: Path | None = None) -> Path:
+def build_tiny(name: str, root: Path | None = None, train: bool = False) -> Path:
     """Build (once) and return the folder of a tiny stand-in:
     bert | bi-encoder | colbert | t5 (random init, fixed seed; both T5s start from `_positional_prior`) or
     cross-encoder | t5-teacher (trained on the synthetic labels by teacher_training: copied from the weights
-    shipped with pdlib where they exist for this TINY_VERSION, see pdlib.smoke.shipped).
+    shipped with pdlib where they exist for this TINY_VERSION, see pdlib.smoke.shipped; `train`: never copied).
     """
     if name not in set(TINY_FOLDERS.values()):
         raise PdlibError(f"no tiny stand-in called {name!r}")
@@ -149,7 +150,7 @@ def build_tiny(name: str, root: Path | None = None) -> Path:
     with folder_lock(folder):  # another run may be building it: wait, then use its folder
         if (folder / "config.json").exists() or (folder / "modules.json").exists():
             return folder
-        if shipped.available(name):  # a teacher trained once and shipped with pdlib (pdlib.smoke.shipped)
+        if not train and shipped.available(name):  # a teacher trained once and shipped (pdlib.smoke.shipped)
             with atomic_path(folder) as tmp:
                 shipped.install(name, tmp)
         else:
@@ -213,7 +214,6 @@ def _as_sentence_transformer(folder: Path) -> None:
 def ship_teachers(threads: int = shipped.THREADS) -> dict:
     """Train both teachers from the recipe (seed 0, `threads` torch threads) into models/ unless this version's
     build is there already (then taken as built with `threads`), and ship them (pdlib.smoke.shipped.record)."""
-    import os
     import time
 
     import torch
@@ -224,9 +224,8 @@ def ship_teachers(threads: int = shipped.THREADS) -> dict:
         for name in shipped.TEACHERS:
             built[name] = paths.models_dir() / f"tiny-{name}-v{TINY_VERSION}"
             if not (built[name] / "config.json").exists():
-                os.environ["PDLIB_TRAIN_TEACHERS"] = "1"  # train, never copy the shipped copy onto itself
                 t0 = time.time()
-                build_tiny(name)
+                build_tiny(name, train=True)  # never the shipped copy onto itself
                 print(f"trained tiny/{name} in {time.time() - t0:.0f} s", flush=True)
     finally:
         torch.set_num_threads(before)
@@ -242,5 +241,6 @@ if __name__ == "__main__":
     args = ap.parse_args()
     if args.ship:
         print(json.dumps(ship_teachers(), indent=1))
-    for name in shipped.TEACHERS if args.check or not args.ship else ():
-        print(f"tiny/{name} v{TINY_VERSION}: {shipped.verify(name)} ok")
+    if args.check or not args.ship:
+        for name in shipped.TEACHERS:
+            print(f"tiny/{name} v{TINY_VERSION}: {shipped.verify(name)} ok")
