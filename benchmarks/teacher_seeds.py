@@ -5,7 +5,8 @@ stand-ins (the cross-encoder; the multi-task T5 that plays monoT5, duoT5 and fla
 measures, for each build, what notebooks 02 and 03 measure with the smoke parameters (params/smoke.yaml):
 
 * Table 5 on the dev queries: the cross-encoder, monoT5 and flan-t5 reranking the initial retriever's top-100,
-  duoT5's sym-sum over the cross-encoder's top-10 (both orders of every pair), RR@10 and nDCG@10 %;
+  duoT5's sym-sum over the cross-encoder's top-10 (both orders of every pair), RR@10 and nDCG@10 %, and
+  P(rel=2)@1 (see MEASURES);
 * A.2: the share of 03's sampled pairs (from the cross-encoder's top-20 of the training queries' top-100,
   δ = 10, 50 pairs, one order) on which duoT5 disagrees with the cross-encoder.
 
@@ -37,6 +38,10 @@ import yaml
 from pdlib import PdlibError, cache, data, pairs, paths, tables, teachers
 
 ROOT = Path(__file__).resolve().parents[1]
+# Table 5's measures, and the share of dev queries whose first passage binds the query's attribute to its object
+# (grade 2): whether a teacher learnt the binding, which the grade-1 look-alikes lack (chance among the relevant
+# passages: about 40 %)
+MEASURES = ("RR@10", "nDCG@10", "P(rel=2)@1")
 CLAIMS = [("duoT5 sym-sum beats the cross-encoder", "duoT5 sym-sum", "cross-encoder"),
           ("the cross-encoder beats the initial retriever", "cross-encoder", "initial retriever"),
           ("duoT5 sym-sum beats the initial retriever", "duoT5 sym-sum", "initial retriever")]
@@ -88,18 +93,18 @@ def judge(seed: int, folder: Path, p: dict, progress: bool, own: bool = True) ->
         return teachers.t5_scores(t5_tok, t5, kind, prompts, 64, 512, progress=progress)
 
     row = {"seed": seed, "build_s": round(built)}
-    rows = {"initial retriever": tables.metric_row(runs["dev"].frame(), dev.qrels)}
+    rows = {"initial retriever": tables.metric_row(runs["dev"].frame(), dev.qrels, MEASURES)}
     ce_dev = rerank(runs["dev"], dev.queries, p["k_rerank"])
     ranked = teachers.to_run(ce_dev)
-    rows["cross-encoder"] = tables.metric_row(ranked, dev.qrels)
+    rows["cross-encoder"] = tables.metric_row(ranked, dev.qrels, MEASURES)
     for kind, label in (("mono-t5", "monoT5"), ("llm-point", "flan-t5")):
         frame = ce_dev[["qid", "docno"]].copy()
         frame["score"] = t5_score(kind, dev.queries, frame)
-        rows[label] = tables.metric_row(teachers.to_run(frame), dev.qrels)
+        rows[label] = tables.metric_row(teachers.to_run(frame), dev.qrels, MEASURES)
     m = p["table5_m"]
     both = pairs.sample_pairs(ranked, m, m, m * m, p["seed"], "both")  # every ordered pair of the top-m
     both = both.assign(prob=t5_score("duo-t5", dev.queries, both))
-    rows["duoT5 sym-sum"] = tables.metric_row(pairs.sym_sum(both, ranked), dev.qrels)
+    rows["duoT5 sym-sum"] = tables.metric_row(pairs.sym_sum(both, ranked), dev.qrels, MEASURES)
     ce_train = rerank(runs["train"], train.queries, p["k_rerank"])  # 02's training scores
     sampled = pairs.sample_pairs(teachers.to_run(ce_train), p["k_pairs"], p["delta"], p["n_pairs"], p["seed"],
                                  p["pair_orders"])

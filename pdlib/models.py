@@ -69,7 +69,7 @@ def _namespace(model_id: str) -> Namespace | None:
 
 def canonical(model_id: str | Path) -> str:
     """The id a cache key uses for a model: a registry id as it is (with its plug-in's version, e.g.
-    `tiny/cross-encoder@v12`), or with a fingerprint of the placed folder it loads from (`placed_folder`); a
+    `tiny/cross-encoder@v13`), or with a fingerprint of the placed folder it loads from (`placed_folder`); a
     trained checkpoint inside the cache as its path relative to the cache root,
     so a moved cache keeps its keys; any other folder as its absolute path."""
     model_id = str(model_id)

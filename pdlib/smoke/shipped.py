@@ -2,14 +2,16 @@
 
 The paper's teachers are checkpoints someone trained once (MiniLM cross-encoder, monoT5/duoT5, flan-t5) that every
 run downloads. The smoke world's stand-ins play that part: their recipe (`teacher_training`) takes about 12 minutes
-on 2 cores, and its result depends on the torch thread count, so a first run on another machine rebuilt other
-teachers (other tables). Both were the cost of training them per machine. So the trained stand-ins of the current
-recipe (`TINY_VERSION`) live in `pdlib/smoke/weights/` (about 1.3 MB of safetensors and tokenizer files) with a
+on 2 cores (since TINY_VERSION 13 the 4-layer T5 about 45 minutes on one core), and its result depends on the torch
+thread count, so a first run on another machine rebuilt other teachers (other tables). Both were the cost of training
+them per machine. So the trained stand-ins of the current recipe (`TINY_VERSION`) live in `pdlib/smoke/weights/`
+(about 1.6 MB of safetensors and tokenizer files) with a
 manifest of their sha256 sums and how they were built; `tiny.build_tiny` copies them into `models/` after checking
 every sum, and trains only where no shipped copy of this version exists, or when `PDLIB_TRAIN_TEACHERS=1` asks for
 the recipe itself (`benchmarks/teacher_seeds.py` trains other seeds from it).
 
     python -m pdlib.smoke.tiny --ship     # train both teachers from the recipe (seed 0, 2 threads) and ship them
+    python -m pdlib.smoke.tiny --ship --threads 1   # ... on 1 thread (how the shipped T5 of v13 was trained)
     python -m pdlib.smoke.tiny --check    # verify the shipped copies against the manifest
 """
 from __future__ import annotations
@@ -26,7 +28,7 @@ from .specs import TINY_VERSION
 
 WEIGHTS = Path(__file__).resolve().parent / "weights"
 TEACHERS = ("cross-encoder", "t5-teacher")  # the stand-ins trained on the synthetic labels
-THREADS = 2  # torch threads of the shipped build (the result depends on them)
+THREADS = 2  # torch threads of a --ship build (the result depends on them; the manifest records each teacher's)
 
 
 def _sha256(path: Path) -> str:
@@ -72,19 +74,21 @@ def install(name: str, target: Path, root: Path | None = None) -> None:
     shutil.copytree(verify(name, root), target)
 
 
-def record(built: dict[str, Path], threads: int, root: Path | None = None) -> dict:
+def record(built: dict[str, Path], threads: int | dict[str, int], root: Path | None = None) -> dict:
     """Ship the teachers `built` ({name: its trained folder}, this TINY_VERSION) under `root`: copy them, drop
-    earlier versions' copies and write the manifest (sha256 of every file, how they were built)."""
+    earlier versions' copies and write the manifest (sha256 of every file, how they were built: `threads`, one
+    count for all or {name: count}, is written to each teacher's entry)."""
     import torch
 
     root = root or WEIGHTS
-    out = {"version": TINY_VERSION, "torch": torch.__version__, "threads": threads, "seed": 0, "teachers": {}}
+    out = {"version": TINY_VERSION, "torch": torch.__version__, "seed": 0, "teachers": {}}
     for name, built_folder in built.items():
         folder = f"tiny-{name}-v{TINY_VERSION}"
         with atomic_path(root / folder) as tmp:
             shutil.copytree(built_folder, tmp)
         files = {p.name: _sha256(p) for p in sorted((root / folder).iterdir())}
-        out["teachers"][name] = {"version": TINY_VERSION, "folder": folder, "files": files}
+        out["teachers"][name] = {"version": TINY_VERSION, "folder": folder, "files": files,
+                                 "threads": threads[name] if isinstance(threads, dict) else threads}
     for old in root.glob("tiny-*"):  # earlier versions' copies
         if old.name not in {e["folder"] for e in out["teachers"].values()}:
             shutil.rmtree(old)
